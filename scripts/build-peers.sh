@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Builds the Go test peers (real Packer releases, packer-sdc, and optionally the Go nutanix plugin)
+# from their Go modules into ~/.cache/packer-plugin-nutanix/peers, keyed by version.
+# These are test tooling only: nothing built here is ever committed or shipped.
+#
+# Usage: scripts/build-peers.sh [packer-1.16|packer-1.11|sdc|go-nutanix|all]...
+# Prints nothing on stdout but the paths of the binaries it made or found.
+set -euo pipefail
+
+PACKER_NEW=${PACKER_NEW:-v1.16.0}
+PACKER_OLD=${PACKER_OLD:-v1.11.2}
+SDC_VERSION=${SDC_VERSION:-v0.6.10}
+GO_NUTANIX_VERSION=${GO_NUTANIX_VERSION:-v1.2.1}
+CACHE=${PEER_CACHE:-$HOME/.cache/packer-plugin-nutanix/peers}
+mkdir -p "$CACHE"
+
+# build_module MODULE VERSION PKG OUT [GOTOOLCHAIN]
+build_module() {
+  local module=$1 version=$2 pkg=$3 out=$4 toolchain=${5:-}
+  if [ -x "$out" ]; then echo "$out"; return 0; fi
+  local dir work
+  dir=$(GOFLAGS=-mod=mod go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -n "$dir" ] || { echo "cannot download $module@$version" >&2; return 1; }
+  work=$(mktemp -d "$CACHE/build.XXXXXX")
+  cp -r "$dir/." "$work/"
+  chmod -R u+w "$work"
+  (
+    cd "$work"
+    if [ -n "$toolchain" ]; then export GOTOOLCHAIN=$toolchain; fi
+    CGO_ENABLED=0 go build -trimpath -o "$out.tmp" "$pkg" >&2
+  )
+  mv "$out.tmp" "$out"
+  rm -rf "$work"
+  echo "$out"
+}
+
+want() {
+  case "$1" in
+    packer-1.16) build_module github.com/hashicorp/packer "$PACKER_NEW" . "$CACHE/packer-${PACKER_NEW#v}" ;;
+    packer-1.11) build_module github.com/hashicorp/packer "$PACKER_OLD" . "$CACHE/packer-${PACKER_OLD#v}" go1.22.12 ;;
+    sdc) build_module github.com/hashicorp/packer-plugin-sdk "$SDC_VERSION" ./cmd/packer-sdc "$CACHE/packer-sdc-${SDC_VERSION#v}" ;;
+    go-nutanix) build_module github.com/nutanix-cloud-native/packer-plugin-nutanix "$GO_NUTANIX_VERSION" . "$CACHE/packer-plugin-nutanix-go-${GO_NUTANIX_VERSION#v}" ;;
+    all) want packer-1.16; want packer-1.11; want sdc ;;
+    *) echo "unknown peer: $1" >&2; return 2 ;;
+  esac
+}
+
+[ $# -gt 0 ] || set -- all
+for p in "$@"; do want "$p"; done

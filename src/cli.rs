@@ -1,0 +1,155 @@
+//! Command-line entry points. `describe` stays free of any runtime set-up because Packer runs it for
+//! every installed plugin on every command, so its latency is paid by every user all the time.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+/// The packer-plugin-sdk release whose wire behaviour we match; `describe` reports it.
+const SDK_VERSION: &str = "0.6.10";
+/// The plugin API version Packer checks against the installed file name (`_x5.0_`).
+const API_VERSION: &str = "x5.0";
+/// Packer maps this builder name to the bare plugin name, so templates say `source "nutanix" ...`.
+const DEFAULT_PLUGIN_NAME: &str = "-packer-default-plugin-name-";
+/// The name Packer passes to `start builder` for our only builder.
+const BUILDER_NAME: &str = DEFAULT_PLUGIN_NAME;
+
+#[derive(Parser, Debug)]
+#[command(name = "packer-plugin-nutanix", version, about = "Packer builder for Nutanix Prism Central (v3 API)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print the plugin description Packer reads at start-up (one JSON line).
+    Describe,
+    /// Serve a component to Packer (Packer runs this; it is not for people).
+    Start {
+        /// Component kind: only `builder` is provided.
+        kind: String,
+        /// Component name as printed by `describe`.
+        name: String,
+    },
+    /// Run a local Prism Central v3 simulator to build against.
+    Simulator(prism_sim::SimArgs),
+}
+
+/// Parses the command line (with every `--protobuf` token removed, wherever it stands, as the SDK
+/// does) and runs the chosen command.
+pub fn main() -> ExitCode {
+    let mut use_protobuf = false;
+    let args: Vec<std::ffi::OsString> = std::env::args_os()
+        .filter(|a| {
+            let is_flag = a == "--protobuf";
+            use_protobuf |= is_flag;
+            !is_flag
+        })
+        .collect();
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS };
+        }
+    };
+    match cli.command {
+        Command::Describe => describe(),
+        Command::Start { kind, name } => start(&kind, &name, use_protobuf),
+        Command::Simulator(args) => simulator(args),
+    }
+}
+
+/// Prints the description in the exact shape the SDK's `Set.description` writes.
+fn describe() -> ExitCode {
+    let description = serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "sdk_version": SDK_VERSION,
+        "api_version": API_VERSION,
+        "builders": [DEFAULT_PLUGIN_NAME],
+        "post_processors": [],
+        "provisioners": [],
+        "datasources": [],
+        "protocol_version": "v2",
+    });
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{description}").and_then(|_| out.flush()).is_err() {
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+fn start(kind: &str, name: &str, use_protobuf: bool) -> ExitCode {
+    if !packer_mux::handshake::cookie_present() {
+        eprintln!("{}", packer_mux::handshake::MANUAL_START_MESSAGE);
+        return ExitCode::from(1);
+    }
+    init_logging();
+    match kind {
+        "builder" => {}
+        "post-processor" | "provisioner" | "datasource" => {
+            eprintln!("packer-plugin-nutanix provides no {kind} (asked for {name:?})");
+            return ExitCode::from(1);
+        }
+        other => {
+            eprintln!("Unknown plugin type: {other}");
+            return ExitCode::from(1);
+        }
+    }
+    if name != BUILDER_NAME && name != "nutanix" {
+        eprintln!("packer-plugin-nutanix has no builder named {name:?}");
+        return ExitCode::from(1);
+    }
+    let encoding = if use_protobuf {
+        packer_rpc::SpecEncoding::Protobuf
+    } else {
+        packer_rpc::SpecEncoding::Gob
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let builder = Arc::new(crate::builder::NutanixBuilder::new());
+    match runtime.block_on(packer_rpc::serve_builder(builder, encoding)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("plugin server failed: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn simulator(args: prism_sim::SimArgs) -> ExitCode {
+    init_logging();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(prism_sim::run_cli(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("simulator: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Logs go to stderr, where Packer shows them under `PACKER_LOG=1`; stdout is the handshake's.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PACKER_PLUGIN_NUTANIX_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
