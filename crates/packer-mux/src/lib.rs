@@ -2,6 +2,37 @@
 //! packer-plugin-sdk stream broker that names sub-streams with 32-bit ids.
 //!
 //! Everything above this crate (net/rpc, services) sees only [`StreamBroker`]: numbered byte streams.
+//!
+//! # Layers, bottom up
+//!
+//! - [`handshake`]: the magic cookie, the one-connection listener (unix socket, or TCP on Windows),
+//!   the `5|0|unix|/path` stdout line, and ignoring SIGINT/SIGTERM.
+//! - [`frame`]: the 12-byte yamux header, a pure codec.
+//! - `core` (private): the whole yamux session as a plain state machine (streams, windows,
+//!   backlog, pings, GoAway) with hashicorp/yamux v0.1.1 semantics. No I/O, no clock: frames go
+//!   in through `on_frame`, bytes to send come out of `poll_transmit`; unit-tested directly.
+//! - [`Session`] / [`MuxStream`]: the thin tokio driver, one reader task that never waits for a
+//!   slow consumer (it only appends to window-bounded buffers) and one writer task that owns the
+//!   write half, with Go's 10 s write timeout. Streams are tokio `AsyncRead + AsyncWrite`.
+//! - [`Broker`]: the SDK's `muxBroker` over a session (4-byte little-endian id, echoed as ack;
+//!   5 s accept window), implementing [`StreamBroker`].
+
+#![warn(missing_docs)]
+
+mod broker;
+mod core;
+mod error;
+pub mod frame;
+pub mod handshake;
+mod session;
+mod stream;
+mod stream_state;
+
+pub use broker::Broker;
+pub use error::MuxError;
+pub use handshake::HandshakeError;
+pub use session::{Mode, Session};
+pub use stream::MuxStream;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 

@@ -1,1 +1,45 @@
-//! (being written)
+//! An async client for the Nutanix Prism Central v3 REST API, shaped for a Packer builder.
+//!
+//! What it does: one [`PrismClient`] per build (pooled connections, auth, TLS via rustls+ring,
+//! env proxies), typed [`models`] that keep unknown fields, name lookups with FIQL filters and
+//! an exact-name check ([`lookup`]), task waiting with deadlines, backoff, progress and
+//! cancellation ([`tasks`]), retries that never repeat a create blindly ([`transport`]),
+//! read-modify-write of VM specs with `spec_version`, and streaming image upload/download in
+//! constant memory ([`transfer`]).
+//!
+//! What it does not do: the v4 API, sessions/cookies (basic auth or API key on every request,
+//! as the Go v3 client), VNC, OVA and template calls.
+//!
+//! Layout: `config` (settings, secrets) → `tls` → `client` (construction) → `transport`
+//! (one call + retries) → `lookup`/`tasks`/`ops`/`transfer` (operations). `backoff` and
+//! `fiql` are pure helpers; `models` is serde only.
+
+#![warn(missing_docs)]
+
+pub mod backoff;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod fiql;
+pub mod lookup;
+pub mod models;
+pub mod ops;
+pub mod tasks;
+pub mod tls;
+pub mod transfer;
+pub mod transport;
+
+pub use client::PrismClient;
+pub use config::{
+    Auth, ClientConfig, CustomHeader, PollPolicy, RetryPolicy, Scheme, Secret, TlsOptions,
+    API_KEY_USERNAME,
+};
+pub use error::PrismError;
+pub use ops::hosts::GpuMatch;
+pub use ops::images::{ImageSource, NewImage};
+pub use tasks::{ProgressFn, Wait};
+pub use tokio_util::sync::CancellationToken;
+pub use transfer::{
+    DownloadOptions, DownloadReport, TransferProgressFn, UploadChecksum, UploadOptions,
+    UploadReport,
+};

@@ -1,0 +1,113 @@
+//! Secrets in a configuration, and scrubbing them from text before it reaches a log line or the UI.
+//! Packer has no protocol message to tell core about a plugin's secrets, so the plugin must redact
+//! its own output (research/packer-configspec-describe-install.md §3.5).
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use crate::config::{Auth, Config};
+
+/// What a secret is replaced with, as Packer's `LogSecretFilter` does.
+pub const REDACTED: &str = "<sensitive>";
+
+impl Config {
+    /// Every secret value to redact: Prism password or API key (and the Basic auth header value made
+    /// from them), SSH/bastion/proxy/WinRM passwords, a generated SSH private key, custom header
+    /// values, and the values of sensitive user variables. Longest first, no empties, no repeats.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let cl = &self.cluster;
+        let ssh = &self.comm.ssh;
+        for s in [
+            &cl.nutanix_password,
+            &cl.nutanix_api_key,
+            &ssh.ssh_password,
+            &ssh.ssh_bastion_password,
+            &ssh.ssh_proxy_password,
+            &self.comm.winrm.winrm_password,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            out.push(s.expose().to_string());
+        }
+        if let Auth::Basic { user, password } = cl.auth() {
+            if !password.is_empty() {
+                out.push(STANDARD.encode(format!("{user}:{password}")));
+            }
+        }
+        out.extend(
+            cl.nutanix_custom_headers
+                .values()
+                .map(|v| v.expose().to_string()),
+        );
+        let key = ssh.ssh_private_key.expose();
+        if !key.is_empty() {
+            out.push(String::from_utf8_lossy(key).into_owned());
+        }
+        for name in &self.packer.packer_sensitive_variables {
+            if let Some(v) = self.packer.packer_user_variables.get(name) {
+                out.push(v.clone());
+            }
+        }
+        out.retain(|s| !s.is_empty());
+        out.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        out.dedup();
+        out
+    }
+}
+
+/// Replaces every occurrence of every secret in `text` with `<sensitive>`. One left-to-right pass
+/// preferring the longest secret at each position, so overlapping secrets and secrets that occur
+/// inside the marker itself cannot leave fragments behind.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut ordered: Vec<&str> = secrets
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if ordered.is_empty() {
+        return text.to_string();
+    }
+    ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'scan: while let Some(c) = rest.chars().next() {
+        for s in &ordered {
+            if rest.starts_with(s) {
+                out.push_str(REDACTED);
+                rest = &rest[s.len()..];
+                continue 'scan;
+            }
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_each_occurrence_longest_first() {
+        let secrets = vec!["pass".to_string(), "password123".to_string()];
+        assert_eq!(
+            redact("user=admin password123 and pass again: pass", &secrets),
+            "user=admin <sensitive> and <sensitive> again: <sensitive>"
+        );
+    }
+
+    #[test]
+    fn a_secret_inside_the_marker_leaves_no_fragments() {
+        let secrets = vec!["e".to_string()];
+        assert_eq!(redact("see", &secrets), "s<sensitive><sensitive>");
+    }
+
+    #[test]
+    fn nothing_to_redact() {
+        assert_eq!(redact("plain ünïcode", &[]), "plain ünïcode");
+        assert_eq!(redact("plain", &[String::new()]), "plain");
+    }
+}

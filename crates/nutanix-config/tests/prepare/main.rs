@@ -1,0 +1,11 @@
+//! `prepare` end to end through the public API: every option, every rule, both template kinds,
+//! interpolation, secrets, the schema against the Go plugin's, and the template files under
+//! tests/templates/.
+
+mod helpers;
+mod interpolation;
+mod options;
+mod rules;
+mod schema;
+mod secrets;
+mod templates;

@@ -1,0 +1,156 @@
+//! The net/rpc server: every request runs in its own task and its reply is written when it
+//! finishes, so replies go out in completion order (Packer calls `Builder.Cancel` while
+//! `Builder.Run` is pending, and provisioners call back into `Ui` during `Hook.Run`).
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, RwLock};
+
+use futures::FutureExt;
+use rmpv::Value;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::task::JoinSet;
+
+use crate::codec::{self, go_errors, ResponseHeader, ERROR_BODY};
+use crate::conn::{spawn_writer, ReadError, ValueReader};
+use crate::error::ServeError;
+
+/// How a method call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// The service has no such method (answered with Go's "rpc: can't find method" text).
+    NoMethod,
+    /// The method returned an error; the text goes to the caller verbatim.
+    Failed(String),
+}
+
+impl CallError {
+    /// A failure whose text is `e`'s display form.
+    pub fn failed(e: impl std::fmt::Display) -> Self {
+        CallError::Failed(e.to_string())
+    }
+}
+
+/// One net/rpc service (what Go registers with `RegisterName`): methods by name, arguments as a
+/// decoded msgpack value, replies as one encoded msgpack value.
+#[async_trait::async_trait]
+pub trait Service: Send + Sync + 'static {
+    /// Runs `method` with `args`; returns the encoded reply body.
+    async fn call(&self, method: &str, args: Value) -> Result<Vec<u8>, CallError>;
+}
+
+/// The services of one server, by name. Shared so a service can register more services on its
+/// own server while running (the Ui's `NewTrackProgress` registers `Ui<id>`).
+#[derive(Clone, Default)]
+pub struct Registry(Arc<RwLock<HashMap<String, Arc<dyn Service>>>>);
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) the service `name`.
+    pub fn register(&self, name: impl Into<String>, service: Arc<dyn Service>) {
+        let mut map = self.0.write().unwrap_or_else(|p| p.into_inner());
+        map.insert(name.into(), service);
+    }
+
+    /// Removes the service `name`, if present.
+    pub fn unregister(&self, name: &str) {
+        let mut map = self.0.write().unwrap_or_else(|p| p.into_inner());
+        map.remove(name);
+    }
+
+    fn get(&self, name: &str) -> Option<Arc<dyn Service>> {
+        let map = self.0.read().unwrap_or_else(|p| p.into_inner());
+        map.get(name).cloned()
+    }
+}
+
+/// Serves `registry` on `stream` (the side that accepted) until the peer closes its write side,
+/// then waits for calls in flight, writes their replies and closes the stream, like Go's
+/// `ServeCodec`. A stream that is not net/rpc ends serving with an error (after the same drain).
+pub async fn serve<S>(stream: S, registry: Registry, name: &str) -> Result<(), ServeError>
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (rd, wr) = tokio::io::split(stream);
+    let mut reader = ValueReader::new(rd);
+    let (outbox, writer) = spawn_writer(wr, "rpc server");
+    let mut calls = JoinSet::new();
+
+    let outcome: Result<(), ServeError> = loop {
+        let header = match reader.next().await {
+            Ok(Some(v)) => v,
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(read_error(e)),
+        };
+        let header = match codec::decode_request_header(&header) {
+            Ok(h) => h,
+            Err(e) => break Err(e.into()),
+        };
+        // The body is read even when the call cannot be routed, keeping the stream in step.
+        let body = match reader.next_required().await {
+            Ok(v) => v,
+            Err(e) => break Err(read_error(e)),
+        };
+        let route = match codec::split_service_method(&header.service_method) {
+            None => Err(go_errors::ill_formed(&header.service_method)),
+            Some((service, method)) => match registry.get(service) {
+                None => Err(go_errors::no_service(&header.service_method)),
+                Some(svc) => Ok((svc, method.to_string())),
+            },
+        };
+        let outbox = outbox.clone();
+        let conn = name.to_string();
+        calls.spawn(async move {
+            let result = match route {
+                Err(text) => Err(text),
+                Ok((svc, method)) => {
+                    let call = AssertUnwindSafe(svc.call(&method, body)).catch_unwind().await;
+                    match call {
+                        Ok(Ok(reply)) => Ok(reply),
+                        Ok(Err(CallError::NoMethod)) => {
+                            Err(go_errors::no_method(&header.service_method))
+                        }
+                        // Go would send an empty error as success; name the problem instead.
+                        Ok(Err(CallError::Failed(text))) if text.is_empty() => {
+                            Err(format!("{} failed", header.service_method))
+                        }
+                        Ok(Err(CallError::Failed(text))) => Err(text),
+                        Err(_) => Err(format!("{}: internal error (handler panicked)", header.service_method)),
+                    }
+                }
+            };
+            let (error, body) = match result {
+                Ok(reply) => (String::new(), reply),
+                Err(text) => {
+                    tracing::debug!(conn = %conn, method = %header.service_method, "rpc call failed");
+                    (text, ERROR_BODY.to_vec())
+                }
+            };
+            let msg = codec::encode_response(
+                &ResponseHeader { service_method: header.service_method, seq: header.seq, error },
+                &body,
+            );
+            let _ = outbox.send(msg);
+        });
+        while calls.try_join_next().is_some() {}
+    };
+
+    if let Err(e) = &outcome {
+        tracing::warn!(conn = %name, error = %e, "rpc server stopped reading");
+    }
+    while calls.join_next().await.is_some() {}
+    drop(outbox);
+    let _ = writer.await;
+    outcome
+}
+
+fn read_error(e: ReadError) -> ServeError {
+    match e {
+        ReadError::Codec(c) => ServeError::Codec(c),
+        ReadError::Io(io) => ServeError::Io(io),
+    }
+}

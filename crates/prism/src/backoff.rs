@@ -1,0 +1,108 @@
+//! Pure schedules for retries and task polling. Randomness and time come in as arguments, so
+//! the arithmetic is tested without sleeping.
+
+use std::time::Duration;
+
+use crate::config::{PollPolicy, RetryPolicy};
+
+/// Delay before retry number `retry` (1 = first retry), with "equal jitter": half the
+/// exponential delay is fixed, the other half scaled by `jitter` in `[0, 1)`. The fixed half
+/// keeps retries from bunching at zero; the random half spreads concurrent clients apart.
+pub fn retry_delay(policy: &RetryPolicy, retry: u32, jitter: f64) -> Duration {
+    let exponent = retry.saturating_sub(1).min(64) as i32;
+    let base = policy.initial_delay.as_secs_f64() * policy.multiplier.max(1.0).powi(exponent);
+    let capped = base.min(policy.max_delay.as_secs_f64()).max(0.0);
+    let jitter = if jitter.is_finite() {
+        jitter.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    Duration::from_secs_f64(capped / 2.0 + capped / 2.0 * jitter)
+}
+
+/// Parses a `Retry-After` header: delta-seconds, or an HTTP date relative to `now`.
+/// Returns `None` when the value is neither (the caller then uses its own backoff).
+pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let delta = date.with_timezone(&chrono::Utc) - now;
+    Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// The delay after a poll that waited `previous`: grows by the policy's factor up to its cap.
+pub fn next_poll_delay(policy: &PollPolicy, previous: Duration) -> Duration {
+    let grown = previous.as_secs_f64() * policy.multiplier.max(1.0);
+    Duration::from_secs_f64(grown.min(policy.max.as_secs_f64()).max(0.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 5,
+            initial_delay: Duration::from_millis(100),
+            multiplier: 2.0,
+            max_delay: Duration::from_secs(1),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+
+    #[test]
+    fn retry_delay_doubles_and_caps() {
+        let p = policy();
+        assert_eq!(retry_delay(&p, 1, 1.0), Duration::from_millis(100));
+        assert_eq!(retry_delay(&p, 2, 1.0), Duration::from_millis(200));
+        assert_eq!(retry_delay(&p, 3, 1.0), Duration::from_millis(400));
+        assert_eq!(retry_delay(&p, 10, 1.0), Duration::from_secs(1));
+        assert_eq!(retry_delay(&p, u32::MAX, 1.0), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn retry_delay_jitter_stays_in_upper_half() {
+        let p = policy();
+        assert_eq!(retry_delay(&p, 2, 0.0), Duration::from_millis(100));
+        assert_eq!(retry_delay(&p, 2, 0.5), Duration::from_millis(150));
+        // Bad jitter values are clamped, never panic.
+        assert_eq!(retry_delay(&p, 2, f64::NAN), Duration::from_millis(100));
+        assert_eq!(retry_delay(&p, 2, 7.0), Duration::from_millis(200));
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let now = chrono::DateTime::parse_from_rfc2822("Wed, 21 Oct 2015 07:28:00 GMT")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-1", now), None);
+    }
+
+    #[test]
+    fn poll_delay_grows_by_half_to_two_seconds() {
+        let p = PollPolicy::default();
+        let mut d = p.initial;
+        let mut seen = vec![d];
+        for _ in 0..20 {
+            d = next_poll_delay(&p, d);
+            seen.push(d);
+        }
+        assert_eq!(seen[0], Duration::from_millis(20));
+        assert_eq!(seen[1], Duration::from_millis(30));
+        assert_eq!(seen[2], Duration::from_millis(45));
+        assert_eq!(*seen.last().unwrap(), Duration::from_secs(2));
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]));
+    }
+}

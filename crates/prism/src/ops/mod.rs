@@ -1,0 +1,10 @@
+//! The operations the build needs, one module per kind. Each returns typed results and, where
+//! Prism answers with a task, awaits it before returning.
+
+pub mod categories;
+pub mod clusters;
+pub mod hosts;
+pub mod images;
+pub mod projects;
+pub mod subnets;
+pub mod vms;

@@ -1,0 +1,46 @@
+# expect: nutanix_api_key: nutanix_api_key and nutanix_password are mutually exclusive
+# Either user name and password, or an API key.
+packer {
+  required_plugins {
+    nutanix = {
+      version = ">= 0.0.1"
+      source  = "github.com/nutanix-cloud-native/nutanix"
+    }
+  }
+}
+
+variable "nutanix_username" {
+  type    = string
+  default = "admin"
+}
+
+variable "nutanix_password" {
+  type      = string
+  default   = "nutanix/4u"
+  sensitive = true
+}
+
+source "nutanix" "broken" {
+  nutanix_username = var.nutanix_username
+  nutanix_password = var.nutanix_password
+  nutanix_api_key  = "key"
+  nutanix_endpoint = "prism-central.example.com"
+  cluster_name = "cluster-01"
+  os_type      = "Linux"
+
+  vm_disks {
+    image_type        = "DISK_IMAGE"
+    source_image_name = "centos-9"
+  }
+
+  vm_nics {
+    subnet_name = "vlan-0"
+  }
+
+  ssh_username = "root"
+  ssh_password = "packer"
+}
+
+build {
+  sources = ["source.nutanix.broken"]
+}

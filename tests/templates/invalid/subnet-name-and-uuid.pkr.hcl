@@ -1,0 +1,47 @@
+# expect: vm_nics[0].subnet_name: subnet_name and subnet_uuid are mutually exclusive
+# A subnet is chosen by name or by UUID, not both.
+packer {
+  required_plugins {
+    nutanix = {
+      version = ">= 0.0.1"
+      source  = "github.com/nutanix-cloud-native/nutanix"
+    }
+  }
+}
+
+variable "nutanix_username" {
+  type    = string
+  default = "admin"
+}
+
+variable "nutanix_password" {
+  type      = string
+  default   = "nutanix/4u"
+  sensitive = true
+}
+
+source "nutanix" "broken" {
+  nutanix_username = var.nutanix_username
+  nutanix_password = var.nutanix_password
+  nutanix_endpoint = "prism-central.example.com"
+  nutanix_insecure = true
+  cluster_name = "cluster-01"
+  os_type      = "Linux"
+
+  vm_disks {
+    image_type        = "DISK_IMAGE"
+    source_image_name = "centos-9"
+  }
+
+  vm_nics {
+    subnet_name = "vlan-0"
+    subnet_uuid = "9b2a4c6d-8e0f-4a1b-9c3d-5e7f9a1b3c5d"
+  }
+
+  ssh_username = "root"
+  ssh_password = "packer"
+}
+
+build {
+  sources = ["source.nutanix.broken"]
+}

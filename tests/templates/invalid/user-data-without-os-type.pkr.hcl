@@ -1,0 +1,47 @@
+# expect: os_type: is required with user_data: Linux (cloud-init) or Windows (sysprep)
+# The Go plugin silently dropped user_data without a valid os_type (issue #305).
+packer {
+  required_plugins {
+    nutanix = {
+      version = ">= 0.0.1"
+      source  = "github.com/nutanix-cloud-native/nutanix"
+    }
+  }
+}
+
+variable "nutanix_username" {
+  type    = string
+  default = "admin"
+}
+
+variable "nutanix_password" {
+  type      = string
+  default   = "nutanix/4u"
+  sensitive = true
+}
+
+source "nutanix" "broken" {
+  nutanix_username = var.nutanix_username
+  nutanix_password = var.nutanix_password
+  nutanix_endpoint = "prism-central.example.com"
+  nutanix_insecure = true
+  cluster_name = "cluster-01"
+
+  vm_disks {
+    image_type        = "DISK_IMAGE"
+    source_image_name = "centos-9"
+  }
+
+  vm_nics {
+    subnet_name = "vlan-0"
+  }
+
+  user_data = "#cloud-config\npackage_update: true\n"
+
+  ssh_username = "root"
+  ssh_password = "packer"
+}
+
+build {
+  sources = ["source.nutanix.broken"]
+}
