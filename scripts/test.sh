@@ -9,6 +9,5 @@ bash scripts/build-peers.sh packer-1.16 packer-1.11 >/dev/null
 
 export CHECKPOINT_DISABLE=1
 cargo build --workspace --all-targets --locked
-cargo build -p packer-rpc --example interop-plugin --locked
 cargo test --workspace --locked -- --test-threads=2
 bash tests/interop/run.sh

@@ -30,7 +30,8 @@ enum Command {
     Start {
         /// Component kind: only `builder` is provided.
         kind: String,
-        /// Component name as printed by `describe`.
+        /// Component name as printed by `describe` (Packer passes `-packer-default-plugin-name-`).
+        #[arg(allow_hyphen_values = true)]
         name: String,
     },
     /// Run a local Prism Central v3 simulator to build against.

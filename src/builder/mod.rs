@@ -1,5 +1,5 @@
 //! The `nutanix` builder as Packer sees it: schema, Prepare and Run behind the protocol's `Builder`
-//! trait. The configuration lives in the `nutanix-config` crate; the build steps come next.
+//! trait. The configuration lives in the `nutanix-config` crate, the build in `crate::build`.
 
 use std::sync::{Arc, Mutex};
 
@@ -49,13 +49,12 @@ impl packer_rpc::Builder for NutanixBuilder {
     }
 
     async fn run(&self, ctx: RunContext) -> Result<Option<Arc<dyn Artifact>>, String> {
-        let prepared = self.prepared.lock().ok().and_then(|p| p.is_some().then_some(()));
-        if prepared.is_none() {
-            return Err("Run was called before a successful Prepare".to_string());
-        }
-        let message = "the nutanix build steps are not implemented in this version of \
-                       packer-plugin-nutanix: `packer validate` works, `packer build` does not yet";
-        ctx.ui.error(message).await;
-        Err(message.to_string())
+        let prepared = self.prepared.lock().ok().and_then(|p| p.clone());
+        let Some(prepared) = prepared else {
+            let message = "Run was called before a successful Prepare";
+            ctx.ui.error(message).await;
+            return Err(message.to_string());
+        };
+        crate::build::run(prepared.config, ctx).await
     }
 }

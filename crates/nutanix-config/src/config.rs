@@ -652,14 +652,3 @@ impl std::fmt::Debug for Auth<'_> {
         }
     }
 }
-
-impl Config {
-    /// Boot type after `secure_boot = true` is folded in.
-    pub fn effective_boot_type(&self) -> BootType {
-        if self.vm.secure_boot && self.vm.boot_type == BootType::Uefi {
-            BootType::SecureBoot
-        } else {
-            self.vm.boot_type
-        }
-    }
-}

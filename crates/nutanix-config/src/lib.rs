@@ -11,6 +11,8 @@
 //! Pure apart from two things the Go plugin also does at Prepare time: it reads the clock for
 //! template functions (an input, see [`Ambient`]) and checks that local files it will need exist.
 
+#![warn(missing_docs)]
+
 mod checks;
 mod config;
 mod decl;

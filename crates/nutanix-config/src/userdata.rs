@@ -15,6 +15,9 @@ use crate::decl::{AttrValue, Cx};
 /// UTF-8 text or to gzip data (`1f 8b`) is base64 and is passed through unchanged; anything else is
 /// plain text and is encoded here. Real plain-text content cannot be mistaken for base64: cloud-config
 /// starts with `#`, scripts with `#!`, unattend XML with `<`, and none of these is in the alphabet.
+///
+/// Like every string option, the value is first rendered as a Packer `{{ }}` template (the Go plugin
+/// does the same), so content that itself contains `{{` (Jinja cloud-init) must be given base64.
 #[derive(Clone, PartialEq, Eq)]
 pub struct UserData {
     base64: String,

@@ -48,14 +48,21 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
             if args[2] != "interop" {
-                eprintln!("unknown builder {:?}: this plugin only has \"interop\"", args[2]);
+                eprintln!(
+                    "unknown builder {:?}: this plugin only has \"interop\"",
+                    args[2]
+                );
                 return ExitCode::FAILURE;
             }
             if !cookie_present() {
                 eprintln!("{MANUAL_START_MESSAGE}");
                 return ExitCode::FAILURE;
             }
-            let encoding = if protobuf { SpecEncoding::Protobuf } else { SpecEncoding::Gob };
+            let encoding = if protobuf {
+                SpecEncoding::Protobuf
+            } else {
+                SpecEncoding::Gob
+            };
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(r) => r,
                 Err(e) => {

@@ -79,10 +79,15 @@ impl Client {
         let (outbox, _writer) = spawn_writer(wr, "rpc client");
         let shared = Arc::new(Shared {
             name,
-            table: Mutex::new(CallTable { outbox: Some(outbox), ..CallTable::default() }),
+            table: Mutex::new(CallTable {
+                outbox: Some(outbox),
+                ..CallTable::default()
+            }),
         });
         tokio::spawn(read_replies(ValueReader::new(rd), shared.clone()));
-        Self { handle: Arc::new(Handle { shared }) }
+        Self {
+            handle: Arc::new(Handle { shared }),
+        }
     }
 
     /// Calls `method` ("Service.Method") with `args` (one encoded msgpack value) and returns the
@@ -107,7 +112,10 @@ impl Client {
             let (tx, rx) = oneshot::channel();
             t.pending.insert(seq, (method.to_string(), tx));
             let msg = codec::encode_request(
-                &RequestHeader { service_method: method.to_string(), seq },
+                &RequestHeader {
+                    service_method: method.to_string(),
+                    seq,
+                },
                 args,
             );
             if outbox.send(msg).is_err() {
@@ -159,7 +167,9 @@ async fn read_replies<R: AsyncRead + Unpin>(mut reader: ValueReader<R>, shared: 
                 let result = if header.error.is_empty() {
                     Ok(body)
                 } else {
-                    Err(RpcError::Remote { message: header.error })
+                    Err(RpcError::Remote {
+                        message: header.error,
+                    })
                 };
                 let _ = waiter.send(result);
             }

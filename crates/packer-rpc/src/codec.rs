@@ -82,7 +82,10 @@ pub fn encode_response(h: &ResponseHeader, body: &[u8]) -> Vec<u8> {
 
 /// Reads an `rpc.Request` header value.
 pub fn decode_request_header(v: &Value) -> Result<RequestHeader, CodecError> {
-    let bad = |source| CodecError::BadHeader { what: "request", source };
+    let bad = |source| CodecError::BadHeader {
+        what: "request",
+        source,
+    };
     let f = view::Fields::new("Request", v, &["ServiceMethod", "Seq"]).map_err(bad)?;
     Ok(RequestHeader {
         service_method: f.string("ServiceMethod").map_err(bad)?,
@@ -92,7 +95,10 @@ pub fn decode_request_header(v: &Value) -> Result<RequestHeader, CodecError> {
 
 /// Reads an `rpc.Response` header value.
 pub fn decode_response_header(v: &Value) -> Result<ResponseHeader, CodecError> {
-    let bad = |source| CodecError::BadHeader { what: "response", source };
+    let bad = |source| CodecError::BadHeader {
+        what: "response",
+        source,
+    };
     let f = view::Fields::new("Response", v, &["ServiceMethod", "Seq", "Error"]).map_err(bad)?;
     Ok(ResponseHeader {
         service_method: f.string("ServiceMethod").map_err(bad)?,
@@ -157,7 +163,8 @@ impl ValueDecoder {
         self.buf.extend_from_slice(bytes);
     }
 
-    /// The buffer to read into directly (avoids a copy); call [`ValueDecoder::next_value`] after.
+    /// The buffer to read into directly (avoids a copy); only append to it (the scan resumes
+    /// where it stopped), then call [`ValueDecoder::next_value`].
     pub fn buffer_mut(&mut self) -> &mut BytesMut {
         &mut self.buf
     }
@@ -191,16 +198,9 @@ impl ValueDecoder {
         if self.buf.is_empty() {
             Ok(())
         } else {
-            Err(CodecError::Truncated { buffered: self.buf.len() })
+            Err(CodecError::Truncated {
+                buffered: self.buf.len(),
+            })
         }
     }
-}
-
-/// A decoded request, or the reason the stream can no longer be read.
-#[derive(Debug)]
-pub struct Request {
-    /// The header.
-    pub header: RequestHeader,
-    /// The argument value (nil when Go passed no value).
-    pub body: Value,
 }

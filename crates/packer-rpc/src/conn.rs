@@ -27,7 +27,10 @@ pub(crate) enum ReadError {
 
 impl<R: AsyncRead + Unpin> ValueReader<R> {
     pub(crate) fn new(rd: R) -> Self {
-        Self { rd, dec: ValueDecoder::new() }
+        Self {
+            rd,
+            dec: ValueDecoder::new(),
+        }
     }
 
     /// The next value; `Ok(None)` on a clean end of stream (between values).
@@ -61,7 +64,10 @@ pub(crate) type Outbox = mpsc::UnboundedSender<Vec<u8>>;
 /// Spawns the writer task: writes each queued message and flushes; when every sender is gone,
 /// shuts the write side down (yamux FIN) and ends. A write error ends it early, after which
 /// queued messages are dropped and senders see a closed channel.
-pub(crate) fn spawn_writer<W>(mut wr: W, what: &'static str) -> (Outbox, tokio::task::JoinHandle<()>)
+pub(crate) fn spawn_writer<W>(
+    mut wr: W,
+    what: &'static str,
+) -> (Outbox, tokio::task::JoinHandle<()>)
 where
     W: AsyncWrite + Unpin + Send + 'static,
 {

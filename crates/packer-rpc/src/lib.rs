@@ -13,6 +13,8 @@
 //! Everything on the wire follows research/packer-rpc-transport.md §5–§6, checked against the
 //! packer-plugin-sdk v0.6.10 sources. Nothing here writes to stdout except the handshake line.
 
+#![warn(missing_docs)]
+
 pub mod client;
 pub mod codec;
 mod conn;

@@ -15,7 +15,10 @@ use crate::services::builder::{Builder, BuilderService, SpecEncoding};
 /// stdout (flushed, and nothing else ever on stdout), ignore SIGINT/SIGTERM, accept Packer, serve
 /// Builder on broker stream 0, return when the root stream / session ends (after calls in flight,
 /// such as a Run still cleaning up, have finished).
-pub async fn serve_builder(builder: Arc<dyn Builder>, encoding: SpecEncoding) -> Result<(), ServeError> {
+pub async fn serve_builder(
+    builder: Arc<dyn Builder>,
+    encoding: SpecEncoding,
+) -> Result<(), ServeError> {
     let transport = |e: &dyn std::fmt::Display| ServeError::Transport(e.to_string());
     let listener = PluginListener::bind().await.map_err(|e| transport(&e))?;
     {
@@ -49,7 +52,10 @@ pub async fn serve_builder_on<B: StreamBroker>(
         .await
         .map_err(|e| ServeError::Transport(format!("accepting broker stream 0: {e}")))?;
     let registry = Registry::new();
-    registry.register("Builder", Arc::new(BuilderService::new(builder, encoding, broker.clone())));
+    registry.register(
+        "Builder",
+        Arc::new(BuilderService::new(builder, encoding, broker.clone())),
+    );
     match server::serve(stream, registry, "root stream 0").await {
         // Packer ending the session abruptly (its Client.Close closes the connection) is how a
         // plugin's life normally ends; the Go SDK's ServeCodec returns quietly here too.

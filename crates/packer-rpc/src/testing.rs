@@ -65,7 +65,10 @@ impl MemBroker {
         let a = Arc::new(Side::default());
         let b = Arc::new(Side::default());
         (
-            MemBroker { me: a.clone(), peer: b.clone() },
+            MemBroker {
+                me: a.clone(),
+                peer: b.clone(),
+            },
             MemBroker { me: b, peer: a },
         )
     }
@@ -76,7 +79,10 @@ impl StreamBroker for MemBroker {
     type Stream = DuplexStream;
 
     fn next_id(&self) -> u32 {
-        self.me.next_id.fetch_add(1, Ordering::Relaxed).wrapping_add(1)
+        self.me
+            .next_id
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_add(1)
     }
 
     async fn dial(&self, id: u32) -> io::Result<DuplexStream> {
@@ -86,8 +92,9 @@ impl StreamBroker for MemBroker {
         match tokio::time::timeout(ACCEPT_WINDOW, ack_rx).await {
             Ok(Ok(())) => Ok(ours),
             _ => {
-                if let Some(Slot::Parked(_)) = self.peer.slots().get(&id) {
-                    self.peer.slots().remove(&id);
+                let mut slots = self.peer.slots();
+                if let Some(Slot::Parked(_)) = slots.get(&id) {
+                    slots.remove(&id);
                 }
                 Err(io::Error::new(
                     io::ErrorKind::ConnectionRefused,
@@ -118,7 +125,10 @@ impl StreamBroker for MemBroker {
                 if let Some(Slot::Waiting(_)) = slots.get(&id) {
                     slots.remove(&id);
                 }
-                Err(io::Error::new(io::ErrorKind::TimedOut, "timeout waiting for accept"))
+                Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "timeout waiting for accept",
+                ))
             }
         }
     }

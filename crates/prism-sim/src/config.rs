@@ -53,6 +53,9 @@ pub struct SimArgs {
     /// Keep uploaded image bytes in this directory (default: hash and discard them).
     #[arg(long)]
     pub upload_dir: Option<PathBuf>,
+    /// Fail image deletions while a live VM uses the image (real AHV allows them).
+    #[arg(long)]
+    pub refuse_deleting_images_in_use: bool,
 }
 
 /// Everything a [`crate::Simulator`] needs to start.
@@ -80,6 +83,8 @@ pub struct SimConfig {
     pub faults: Vec<Fault>,
     /// Where uploaded bytes are kept; None: discarded after hashing.
     pub upload_dir: Option<PathBuf>,
+    /// Fail image deletions while a live VM has a disk cloned from the image (off: like AHV).
+    pub refuse_deleting_images_in_use: bool,
     /// Largest accepted JSON body (uploads are not limited).
     pub max_body_bytes: usize,
     /// Most request records `/_sim/requests` keeps (oldest dropped first).
@@ -122,6 +127,7 @@ impl SimConfig {
             ip_delay: Duration::from_millis(50),
             faults: Vec::new(),
             upload_dir: None,
+            refuse_deleting_images_in_use: false,
             max_body_bytes: 4 << 20,
             max_logged_requests: 100_000,
             clock: SystemClock::shared(),
@@ -160,6 +166,7 @@ impl SimConfig {
                 .map_or(task_duration, Duration::from_millis),
             faults,
             upload_dir: args.upload_dir.clone(),
+            refuse_deleting_images_in_use: args.refuse_deleting_images_in_use,
             max_body_bytes: 4 << 20,
             max_logged_requests: 100_000,
             clock: SystemClock::shared(),

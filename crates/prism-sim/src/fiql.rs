@@ -113,23 +113,28 @@ fn parse_clause(raw: &str) -> Result<Clause, String> {
         return Err("empty clause".to_string());
     }
     // Find the first unescaped operator.
-    let bytes: Vec<char> = raw_trim.chars().collect();
+    let chars: Vec<char> = raw_trim.chars().collect();
     let mut i = 0;
     let mut op_at = None;
-    while i < bytes.len() {
-        match bytes[i] {
+    while let Some(&c) = chars.get(i) {
+        match c {
             '\\' => i += 2,
             '=' | '!' => {
                 op_at = Some(i);
                 break;
             }
-            '(' | ')' => return Err(format!("unescaped {:?} in {raw_trim:?}: grouping is not supported, escape it as \\{} or %{:02X}", bytes[i], bytes[i], bytes[i] as u32)),
+            '(' | ')' => {
+                return Err(format!(
+                    "unescaped {c:?} in {raw_trim:?}: grouping is not supported, escape it as \\{c} or %{:02X}",
+                    c as u32
+                ))
+            }
             _ => i += 1,
         }
     }
     let at = op_at.ok_or_else(|| format!("no == or != operator in {raw_trim:?}"))?;
-    let attribute: String = bytes[..at].iter().collect();
-    let rest: String = bytes[at..].iter().collect();
+    let attribute: String = chars.iter().take(at).collect();
+    let rest: String = chars.iter().skip(at).collect();
     let (equals, value_raw) = if let Some(v) = rest.strip_prefix("==") {
         (true, v)
     } else if let Some(v) = rest.strip_prefix("!=") {

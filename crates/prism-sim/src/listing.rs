@@ -158,7 +158,7 @@ impl ListRequest {
         meta.insert("length".into(), Value::from(page.len() as u64));
         meta.insert("offset".into(), Value::from(self.offset));
         meta.insert("total_matches".into(), Value::from(total));
-        if let Some(f) = self.filter_raw.as_ref().filter(|f| !f.is_empty()) {
+        if let Some(f) = &self.filter_raw {
             meta.insert("filter".into(), Value::String(f.clone()));
         }
         if let Some(a) = &self.sort_attribute {

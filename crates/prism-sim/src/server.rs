@@ -66,6 +66,7 @@ impl Simulator {
             task_duration: cfg.task_duration,
             ip_delay: cfg.ip_delay,
             vm_ip: cfg.vm_ip,
+            refuse_deleting_images_in_use: cfg.refuse_deleting_images_in_use,
         };
         let epoch = chrono::Utc::now();
         let shared = Arc::new(Shared {

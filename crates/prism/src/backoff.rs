@@ -17,7 +17,7 @@ pub fn retry_delay(policy: &RetryPolicy, retry: u32, jitter: f64) -> Duration {
     } else {
         0.0
     };
-    Duration::from_secs_f64(capped / 2.0 + capped / 2.0 * jitter)
+    Duration::try_from_secs_f64(capped / 2.0 + capped / 2.0 * jitter).unwrap_or(policy.max_delay)
 }
 
 /// Parses a `Retry-After` header: delta-seconds, or an HTTP date relative to `now`.
@@ -35,7 +35,7 @@ pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Opt
 /// The delay after a poll that waited `previous`: grows by the policy's factor up to its cap.
 pub fn next_poll_delay(policy: &PollPolicy, previous: Duration) -> Duration {
     let grown = previous.as_secs_f64() * policy.multiplier.max(1.0);
-    Duration::from_secs_f64(grown.min(policy.max.as_secs_f64()).max(0.0))
+    Duration::try_from_secs_f64(grown.min(policy.max.as_secs_f64()).max(0.0)).unwrap_or(policy.max)
 }
 
 #[cfg(test)]
@@ -88,6 +88,23 @@ mod tests {
         );
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-1", now), None);
+    }
+
+    #[test]
+    fn extreme_policies_do_not_panic() {
+        let p = RetryPolicy {
+            initial_delay: Duration::MAX,
+            multiplier: f64::INFINITY,
+            max_delay: Duration::MAX,
+            ..policy()
+        };
+        assert!(retry_delay(&p, 1000, 1.0) > Duration::from_secs(1));
+        let poll = PollPolicy {
+            initial: Duration::MAX,
+            multiplier: f64::NAN,
+            max: Duration::MAX,
+        };
+        assert!(next_poll_delay(&poll, Duration::MAX) > Duration::from_secs(1));
     }
 
     #[test]

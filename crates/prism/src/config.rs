@@ -207,8 +207,10 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Time allowed for a JSON response to start arriving, and between body reads.
     pub read_timeout: Duration,
-    /// Image transfers fail when no byte moves for this long (reqwest's read timeout cannot be
-    /// used for uploads: its timer runs from the start of the request, through the upload).
+    /// Image transfers fail (and are retried) when no byte moves for this long; after the last
+    /// byte of an upload it also bounds the wait for Prism's answer. reqwest's read timeout
+    /// cannot be used for uploads: its timer runs from the start of the request, through the
+    /// whole upload, until the response head arrives.
     pub transfer_stall_timeout: Duration,
     /// Honour HTTP_PROXY / HTTPS_PROXY / NO_PROXY.
     pub use_env_proxy: bool,

@@ -89,6 +89,14 @@ pub fn judge(task: &Task, task_uuid: &str, purpose: &str) -> Result<bool, PrismE
     }
 }
 
+/// `now + timeout`, saturating at about a century instead of panicking on overflow.
+pub fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+        .unwrap_or(now)
+}
+
 impl PrismClient {
     /// `GET /tasks/{uuid}` (retried like any GET).
     pub async fn get_task(&self, task_uuid: &str) -> Result<Task, PrismError> {
@@ -153,7 +161,7 @@ impl PrismClient {
             if judge(&task, task_uuid, purpose)? {
                 return Ok(task);
             }
-            let wake = (Instant::now() + delay).min(deadline);
+            let wake = deadline_after(delay).min(deadline);
             tokio::select! {
                 biased;
                 _ = cancel.cancelled() => return Err(cancelled()),
@@ -170,7 +178,7 @@ impl PrismClient {
         purpose: &str,
         wait: &Wait,
     ) -> Result<Task, PrismError> {
-        let deadline = Instant::now() + wait.timeout;
+        let deadline = deadline_after(wait.timeout);
         self.wait_task(
             task_uuid,
             purpose,

@@ -198,7 +198,9 @@ impl PrismClient {
                         _ = tokio::time::sleep(delay) => {}
                     }
                 }
-                Err(AttemptError::Transient(e)) | Err(AttemptError::Fatal(e)) => return Err(e),
+                Err(AttemptError::Transient(e)) | Err(AttemptError::Fatal(e)) => {
+                    return Err(with_attempts(e, attempt))
+                }
             }
         }
     }
@@ -248,13 +250,7 @@ impl PrismClient {
             }
             response = request.send() => response,
         };
-        let response = response.map_err(|e| {
-            AttemptError::Transient(PrismError::Transport {
-                op: op.to_string(),
-                attempts: 1,
-                source: e,
-            })
-        })?;
+        let response = response.map_err(|e| classify_send_error(op, e))?;
         let status = response.status();
         let body = response.bytes().await.unwrap_or_default();
         if status.is_success() {
@@ -332,7 +328,9 @@ impl PrismClient {
                         _ = tokio::time::sleep(delay) => {}
                     }
                 }
-                Err(AttemptError::Transient(e)) | Err(AttemptError::Fatal(e)) => break Err(e),
+                Err(AttemptError::Transient(e)) | Err(AttemptError::Fatal(e)) => {
+                    break Err(with_attempts(e, attempt))
+                }
             }
         };
         let (bytes, sha256, sha1) = match result {
@@ -384,13 +382,7 @@ impl PrismClient {
             .transfer
             .get(self.url(&["images", image_uuid, "file"]))
             .header(reqwest::header::ACCEPT, "application/octet-stream");
-        let transient = |e: reqwest::Error| {
-            AttemptError::Transient(PrismError::Transport {
-                op: op.to_string(),
-                attempts: 1,
-                source: e,
-            })
-        };
+        let transient = |e: reqwest::Error| classify_send_error(op, e);
         let response = tokio::select! {
             _ = options.cancel.cancelled() => return Err(AttemptError::Fatal(PrismError::Cancelled { op: op.to_string() })),
             _ = tokio::time::sleep(stall) => return Err(AttemptError::Transient(PrismError::Stalled { op: op.to_string(), stalled: stall })),
@@ -448,6 +440,34 @@ impl PrismClient {
         }
         let sha1 = want_sha1.then(|| hex::encode(sha1.finalize()));
         Ok((written, hex::encode(sha256.finalize()), sha1))
+    }
+}
+
+/// Records how many attempts a transfer made in its final transport error.
+fn with_attempts(e: PrismError, attempts: u32) -> PrismError {
+    match e {
+        PrismError::Transport { op, source, .. } => PrismError::Transport {
+            op,
+            attempts,
+            source,
+        },
+        other => other,
+    }
+}
+
+/// A transport error is worth another attempt unless the request itself is malformed (an
+/// invalid checksum header value, say), which no retry can fix.
+fn classify_send_error(op: &str, e: reqwest::Error) -> AttemptError {
+    let builder = e.is_builder();
+    let error = PrismError::Transport {
+        op: op.to_string(),
+        attempts: 1,
+        source: e,
+    };
+    if builder {
+        AttemptError::Fatal(error)
+    } else {
+        AttemptError::Transient(error)
     }
 }
 

@@ -325,9 +325,11 @@ async fn read_timeout_then_retry_survives_a_slow_answer() {
     let mut config = config_for(&env.base, "admin", "secret");
     config.read_timeout = Duration::from_millis(200);
     let client = prism::PrismClient::new(config).unwrap();
-    env.fault(json!({"match": {"method": "GET", "path": "/api/nutanix/v3/clusters"},
-        "action": {"type": "latency", "ms": 2000}, "count": 1}))
-        .await;
+    env.fault(
+        json!({"match": {"method": "GET", "path": "/api/nutanix/v3/clusters"},
+        "action": {"type": "latency", "ms": 2000}, "count": 1}),
+    )
+    .await;
     let cluster = client.get_cluster(CLUSTER_1_UUID).await.unwrap();
     assert_eq!(cluster.uuid(), CLUSTER_1_UUID);
 }
@@ -341,11 +343,17 @@ async fn create_is_retried_when_the_connection_was_never_made() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let client =
-        prism::PrismClient::new(config_for(&format!("http://127.0.0.1:{port}"), "admin", "secret"))
-            .unwrap();
+    let client = prism::PrismClient::new(config_for(
+        &format!("http://127.0.0.1:{port}"),
+        "admin",
+        "secret",
+    ))
+    .unwrap();
     match client
-        .create_image(&upload_image("never.iso"), &Wait::new(Duration::from_secs(5)))
+        .create_image(
+            &upload_image("never.iso"),
+            &Wait::new(Duration::from_secs(5)),
+        )
         .await
     {
         Err(PrismError::Transport { attempts, .. }) => assert_eq!(attempts, 4),

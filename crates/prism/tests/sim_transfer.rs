@@ -120,17 +120,24 @@ async fn upload_64mib_with_checksum_then_download_and_verify() {
     // test, which it rejects).
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("back.img");
+    let downloaded = Arc::new(AtomicU64::new(0));
+    let sink = downloaded.clone();
     let got = c
         .download_image_file(
             image.uuid(),
             &dest,
             &DownloadOptions {
                 verify: Some((ChecksumAlgorithm::Sha256, want.clone())),
+                progress: Some(Arc::new(move |done, total| {
+                    assert_eq!(total, Some(64 * 1024 * 1024));
+                    sink.store(done, Ordering::Relaxed);
+                })),
                 ..Default::default()
             },
         )
         .await
         .unwrap();
+    assert_eq!(downloaded.load(Ordering::Relaxed), len);
     assert_eq!(got.bytes, len);
     assert_eq!(got.sha256, want);
     assert_eq!(sha256_file(&dest), want);

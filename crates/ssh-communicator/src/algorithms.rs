@@ -36,7 +36,9 @@ pub(crate) fn preferred(ciphers: &[String], kexes: &[String]) -> Result<Preferre
             let parsed = cipher::Name::try_from(name.as_str())
                 .ok()
                 .filter(|n| *n != cipher::NONE && *n != cipher::CLEAR)
-                .ok_or_else(|| SshError::Config(format!("ssh_ciphers: unsupported cipher {name:?}")))?;
+                .ok_or_else(|| {
+                    SshError::Config(format!("ssh_ciphers: unsupported cipher {name:?}"))
+                })?;
             list.push(parsed);
         }
         pref.cipher = Cow::Owned(list);
@@ -78,7 +80,10 @@ mod tests {
             &["curve25519-sha256".into()],
         )
         .unwrap();
-        assert_eq!(&p.cipher[..], &[cipher::AES_256_CTR, cipher::CHACHA20_POLY1305]);
+        assert_eq!(
+            &p.cipher[..],
+            &[cipher::AES_256_CTR, cipher::CHACHA20_POLY1305]
+        );
         assert_eq!(p.kex.first(), Some(&kex::CURVE25519));
         assert!(p.kex.contains(&kex::EXTENSION_SUPPORT_AS_CLIENT));
     }

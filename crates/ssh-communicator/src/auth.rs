@@ -32,7 +32,7 @@ pub(crate) enum AuthMethod {
     /// Keys held by the SSH agent at this socket.
     Agent(PathBuf),
     /// A private key, or key + certificate.
-    Key(Identity),
+    Key(Box<Identity>),
     /// `password` method.
     Password(String),
     /// `keyboard-interactive`, answering every prompt with this password.
@@ -93,7 +93,12 @@ pub(crate) fn target_methods(
     if let Some(sock) = agent {
         methods.push(AuthMethod::Agent(sock));
     }
-    methods.extend(identities.iter().cloned().map(AuthMethod::Key));
+    methods.extend(
+        identities
+            .iter()
+            .cloned()
+            .map(|i| AuthMethod::Key(Box::new(i))),
+    );
     if let Some(pw) = password.filter(|p| !p.is_empty()) {
         methods.push(AuthMethod::Password(pw.to_string()));
         methods.push(AuthMethod::KeyboardInteractivePassword(pw.to_string()));
@@ -116,7 +121,12 @@ pub(crate) fn bastion_methods(
         methods.push(AuthMethod::Password(pw.to_string()));
         methods.push(AuthMethod::KeyboardInteractivePassword(pw.to_string()));
     }
-    methods.extend(identities.iter().cloned().map(AuthMethod::Key));
+    methods.extend(
+        identities
+            .iter()
+            .cloned()
+            .map(|i| AuthMethod::Key(Box::new(i))),
+    );
     if let Some(sock) = agent {
         methods.push(AuthMethod::Agent(sock));
     }
@@ -219,7 +229,11 @@ async fn try_method(
 ) -> Result<Outcome, SshError> {
     let lib = |e: russh::Error| SshError::Channel(e.to_string());
     match method {
-        AuthMethod::Password(pw) => Ok(handle.authenticate_password(user, pw).await.map_err(lib)?.into()),
+        AuthMethod::Password(pw) => Ok(handle
+            .authenticate_password(user, pw)
+            .await
+            .map_err(lib)?
+            .into()),
         AuthMethod::KeyboardInteractivePassword(pw) => {
             keyboard_interactive(handle, user, |prompts| Ok(password_answers(prompts, pw))).await
         }
@@ -240,7 +254,11 @@ async fn try_method(
                 None
             };
             let key = PrivateKeyWithHashAlg::new(identity.key.clone(), hash);
-            Ok(handle.authenticate_publickey(user, key).await.map_err(lib)?.into())
+            Ok(handle
+                .authenticate_publickey(user, key)
+                .await
+                .map_err(lib)?
+                .into())
         }
         AuthMethod::Agent(sock) => agent_auth(handle, user, sock).await,
     }
@@ -394,7 +412,10 @@ mod tests {
     #[test]
     fn bastion_order_is_terminal_password_kbdint_key_agent() {
         let m = bastion_methods(true, Some("pw"), &[identity()], Some("/sock".into()));
-        assert!(matches!(m.first(), Some(AuthMethod::KeyboardInteractiveTerminal)));
+        assert!(matches!(
+            m.first(),
+            Some(AuthMethod::KeyboardInteractiveTerminal)
+        ));
         assert!(matches!(m.last(), Some(AuthMethod::Agent(_))));
         assert_eq!(
             kinds(&m),
@@ -413,7 +434,10 @@ mod tests {
         let pw = AuthMethod::Password("x".into());
         let only_keys = MethodSet::from(&[MethodKind::PublicKey][..]);
         assert!(!offered(&pw, Some(&only_keys)));
-        assert!(offered(&AuthMethod::Key(identity()), Some(&only_keys)));
+        assert!(offered(
+            &AuthMethod::Key(Box::new(identity())),
+            Some(&only_keys)
+        ));
         assert!(offered(&pw, None));
     }
 
@@ -435,10 +459,7 @@ mod tests {
 
     #[test]
     fn debug_hides_passwords() {
-        let text = format!(
-            "{:?}",
-            target_methods(None, &[], Some("very-secret-pw"))
-        );
+        let text = format!("{:?}", target_methods(None, &[], Some("very-secret-pw")));
         assert!(!text.contains("very-secret-pw"), "{text}");
     }
 }

@@ -117,20 +117,16 @@ where
                     let _ = tx.send(RequestReply::Rejected);
                 }
             }
-            ChannelMsg::Data { data } => {
-                if out_ok && !data.is_empty() {
-                    if let Err(e) = stdout.write_all(&data).await {
-                        debug!(target: "ssh", error = %e, "stdout consumer failed; discarding output");
-                        out_ok = false;
-                    }
+            ChannelMsg::Data { data } if out_ok && !data.is_empty() => {
+                if let Err(e) = stdout.write_all(&data).await {
+                    debug!(target: "ssh", error = %e, "stdout consumer failed; discarding output");
+                    out_ok = false;
                 }
             }
-            ChannelMsg::ExtendedData { data, ext } => {
-                if ext == 1 && err_ok && !data.is_empty() {
-                    if let Err(e) = stderr.write_all(&data).await {
-                        debug!(target: "ssh", error = %e, "stderr consumer failed; discarding output");
-                        err_ok = false;
-                    }
+            ChannelMsg::ExtendedData { data, ext } if ext == 1 && err_ok && !data.is_empty() => {
+                if let Err(e) = stderr.write_all(&data).await {
+                    debug!(target: "ssh", error = %e, "stderr consumer failed; discarding output");
+                    err_ok = false;
                 }
             }
             ChannelMsg::ExitStatus { exit_status } => info.status = Some(exit_status),
@@ -188,7 +184,8 @@ impl AsyncWrite for Tail {
     ) -> Poll<std::io::Result<usize>> {
         let cap = self.cap;
         let keep_from = data.len().saturating_sub(cap);
-        self.buf.extend_from_slice(data.get(keep_from..).unwrap_or_default());
+        self.buf
+            .extend_from_slice(data.get(keep_from..).unwrap_or_default());
         let excess = self.buf.len().saturating_sub(cap);
         if excess > 0 {
             self.buf.drain(..excess);

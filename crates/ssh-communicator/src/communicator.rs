@@ -65,7 +65,8 @@ pub struct FileInfo {
 }
 
 /// Go's `os.ModeType`: Dir | Symlink | NamedPipe | Socket | Device | CharDevice | Irregular.
-const GO_MODE_TYPE: u32 = (1 << 31) | (1 << 27) | (1 << 26) | (1 << 25) | (1 << 24) | (1 << 21) | (1 << 19);
+const GO_MODE_TYPE: u32 =
+    (1 << 31) | (1 << 27) | (1 << 26) | (1 << 25) | (1 << 24) | (1 << 21) | (1 << 19);
 
 impl FileInfo {
     /// `(permission bits, size)` when this describes a regular file of known size; otherwise the
@@ -80,7 +81,11 @@ impl FileInfo {
 }
 
 /// The pty Packer requests with `ssh_pty`: xterm, 80x40, no echo, 14400 baud.
-const PTY_MODES: [(Pty, u32); 3] = [(Pty::ECHO, 0), (Pty::TTY_OP_ISPEED, 14400), (Pty::TTY_OP_OSPEED, 14400)];
+const PTY_MODES: [(Pty, u32); 3] = [
+    (Pty::ECHO, 0),
+    (Pty::TTY_OP_ISPEED, 14400),
+    (Pty::TTY_OP_OSPEED, 14400),
+];
 /// Bytes of remote stderr kept for scp error messages.
 const STDERR_TAIL: usize = 8 * 1024;
 /// Buffer between the channel reader and the scp protocol code.
@@ -99,7 +104,9 @@ pub struct SshCommunicator {
 
 impl fmt::Debug for SshCommunicator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SshCommunicator").field("cfg", &self.cfg).finish()
+        f.debug_struct("SshCommunicator")
+            .field("cfg", &self.cfg)
+            .finish()
     }
 }
 
@@ -220,7 +227,9 @@ impl ScpRun {
             (Ok(v), None) => Ok(v),
             (Ok(_), Some(e)) => Err(e.into()),
             // The remote's own explanation beats "the stream ended early".
-            (Err(SshError::Scp(ScpError::UnexpectedEof | ScpError::Io(_))), Some(e)) => Err(e.into()),
+            (Err(SshError::Scp(ScpError::UnexpectedEof | ScpError::Io(_))), Some(e)) => {
+                Err(e.into())
+            }
             (Err(e), _) => Err(e),
         }
     }
@@ -286,7 +295,9 @@ impl SshCommunicator {
         let conn = self.conn.read().await.clone();
         match conn.handle.channel_open_session().await {
             Ok(channel) => return Ok(channel),
-            Err(e) => warn!(target: "ssh", error = %e, "ssh session open error, attempting reconnect"),
+            Err(e) => {
+                warn!(target: "ssh", error = %e, "ssh session open error, attempting reconnect")
+            }
         }
         let conn = self.reconnect(&conn).await?;
         conn.handle
@@ -416,7 +427,8 @@ impl SshCommunicator {
         match self.cfg.file_transfer_method {
             FileTransferMethod::Sftp => {
                 let sftp = self.sftp().await?;
-                let result = sftp::upload(&sftp, dst, &mut data, regular.map(|(mode, _)| mode)).await;
+                let result =
+                    sftp::upload(&sftp, dst, &mut data, regular.map(|(mode, _)| mode)).await;
                 let _ = sftp.close().await;
                 result.map(drop)
             }
@@ -433,9 +445,15 @@ impl SshCommunicator {
                 let mut run = self
                     .scp_start(format!("scp -vt {}", rpath::shell_quote(&target_dir)))
                     .await?;
-                let outcome =
-                    scp::send_file(&mut run.writer, &mut run.reader, &name, mode, size, &mut source)
-                        .await;
+                let outcome = scp::send_file(
+                    &mut run.writer,
+                    &mut run.reader,
+                    &name,
+                    mode,
+                    size,
+                    &mut source,
+                )
+                .await;
                 run.finish(outcome).await
             }
         }
@@ -443,7 +461,12 @@ impl SshCommunicator {
 
     /// Uploads the local directory `src` into the remote directory `dst` (trailing-slash rule and
     /// excludes as described in [`crate::tree`]).
-    pub async fn upload_dir(&self, dst: &str, src: &str, exclude: &[String]) -> Result<(), SshError> {
+    pub async fn upload_dir(
+        &self,
+        dst: &str,
+        src: &str,
+        exclude: &[String],
+    ) -> Result<(), SshError> {
         let excludes = Excludes::new(exclude)?;
         let src_owned = src.to_string();
         let plan = tokio::task::spawn_blocking(move || tree::plan(&src_owned, &excludes))
@@ -494,22 +517,35 @@ impl SshCommunicator {
 
     /// Downloads the remote directory `src` into the local directory `dst` (creating
     /// `dst/<name of src>`), skipping excluded paths. Always scp, as in the Go communicator.
-    pub async fn download_dir(&self, src: &str, dst: &str, exclude: &[String]) -> Result<(), SshError> {
+    pub async fn download_dir(
+        &self,
+        src: &str,
+        dst: &str,
+        exclude: &[String],
+    ) -> Result<(), SshError> {
         let excludes = Excludes::new(exclude)?;
         debug!(target: "ssh", %src, %dst, "download dir");
         let mut run = self
             .scp_start(format!("scp -vrf {}", rpath::shell_quote(src)))
             .await?;
-        let outcome =
-            scp::receive_tree(&mut run.writer, &mut run.reader, std::path::Path::new(dst), &excludes)
-                .await;
+        let outcome = scp::receive_tree(
+            &mut run.writer,
+            &mut run.reader,
+            std::path::Path::new(dst),
+            &excludes,
+        )
+        .await;
         run.finish(outcome).await
     }
 }
 
 /// Feeds the command's stdin once the exec was accepted, then sends EOF (Go sends EOF at once
 /// when there is no stdin).
-async fn feed_stdin(write: Arc<ChannelWriteHalf<Msg>>, stdin: Option<BoxReader>, go: oneshot::Receiver<()>) {
+async fn feed_stdin(
+    write: Arc<ChannelWriteHalf<Msg>>,
+    stdin: Option<BoxReader>,
+    go: oneshot::Receiver<()>,
+) {
     if go.await.is_err() {
         return;
     }
@@ -542,12 +578,19 @@ async fn spool(
         source,
     };
     let mut file = tokio::fs::File::from_std(file);
-    let size = tokio::io::copy(data, &mut file)
+    let size = tokio::io::copy(data, &mut file).await.map_err(|e| {
+        local(
+            "copy upload data into temporary file (check TMPDIR has space)",
+            e,
+        )
+    })?;
+    file.flush()
         .await
-        .map_err(|e| local("copy upload data into temporary file (check TMPDIR has space)", e))?;
-    file.flush().await.map_err(|e| local("flush temporary file", e))?;
+        .map_err(|e| local("flush temporary file", e))?;
     use tokio::io::AsyncSeekExt;
-    file.rewind().await.map_err(|e| local("rewind temporary file", e))?;
+    file.rewind()
+        .await
+        .map_err(|e| local("rewind temporary file", e))?;
     Ok((file, size, path))
 }
 
@@ -577,7 +620,9 @@ mod tests {
         let (mut file, size, path) = spool(&mut data).await.unwrap();
         assert_eq!(size, 10);
         let mut back = Vec::new();
-        tokio::io::AsyncReadExt::read_to_end(&mut file, &mut back).await.unwrap();
+        tokio::io::AsyncReadExt::read_to_end(&mut file, &mut back)
+            .await
+            .unwrap();
         assert_eq!(back, b"0123456789");
         let p = path.to_path_buf();
         drop(path);

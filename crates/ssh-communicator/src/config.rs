@@ -242,11 +242,17 @@ impl fmt::Debug for SshConfig {
 }
 
 impl SshConfig {
-    /// Checks what can be checked before connecting, with Packer's messages where Packer has one,
+    /// Checks what can be checked before connecting (required fields, conflicting options,
+    /// algorithm names, key and certificate files), with Packer's messages where Packer has one,
     /// so a template error surfaces at `prepare` time rather than after the VM booted.
     pub fn validate(&self) -> Result<(), SshError> {
         if self.host.is_empty() {
             return Err(SshError::Config("ssh_host must be set".into()));
+        }
+        if self.port == 0 {
+            return Err(SshError::Config(
+                "ssh_port must be between 1 and 65535".into(),
+            ));
         }
         if self.username.is_empty() {
             return Err(SshError::Config("An ssh_username must be specified".into()));
@@ -263,7 +269,10 @@ impl SshConfig {
             ));
         }
         if let Some(b) = &self.bastion {
-            if b.password.is_none() && b.private_key_file.is_none() && !b.agent_auth && !b.interactive
+            if b.password.is_none()
+                && b.private_key_file.is_none()
+                && !b.agent_auth
+                && !b.interactive
             {
                 return Err(SshError::Config(
                     "ssh_bastion_password, ssh_bastion_private_key_file or ssh_bastion_agent_auth must be specified"
@@ -284,6 +293,18 @@ impl SshConfig {
             return Err(SshError::Unsupported("ssh_remote_tunnels"));
         }
         crate::algorithms::preferred(&self.ciphers, &self.key_exchange_algorithms)?;
+        // Packer's prepareSSH reads and parses the key files (and certificate) up front.
+        let now = std::time::SystemTime::now();
+        crate::keys::load_identities(&self.private_keys, self.certificate_file.as_deref(), now)?;
+        if let Some(b) = &self.bastion {
+            let keys: Vec<_> = b
+                .private_key_file
+                .iter()
+                .cloned()
+                .map(PrivateKeySource::File)
+                .collect();
+            crate::keys::load_identities(&keys, b.certificate_file.as_deref(), now)?;
+        }
         Ok(())
     }
 
@@ -341,11 +362,23 @@ mod tests {
 
     #[test]
     fn transfer_method_parse_matches_packer() {
-        assert_eq!(FileTransferMethod::parse("").unwrap(), FileTransferMethod::Scp);
-        assert_eq!(FileTransferMethod::parse("scp").unwrap(), FileTransferMethod::Scp);
-        assert_eq!(FileTransferMethod::parse("sftp").unwrap(), FileTransferMethod::Sftp);
+        assert_eq!(
+            FileTransferMethod::parse("").unwrap(),
+            FileTransferMethod::Scp
+        );
+        assert_eq!(
+            FileTransferMethod::parse("scp").unwrap(),
+            FileTransferMethod::Scp
+        );
+        assert_eq!(
+            FileTransferMethod::parse("sftp").unwrap(),
+            FileTransferMethod::Sftp
+        );
         let err = FileTransferMethod::parse("rsync").unwrap_err().to_string();
-        assert!(err.contains("ssh_file_transfer_method ('rsync') is invalid"), "{err}");
+        assert!(
+            err.contains("ssh_file_transfer_method ('rsync') is invalid"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -365,7 +398,10 @@ mod tests {
             certificate_file: Some("c".into()),
             ..base.clone()
         };
-        assert!(matches!(cert_without_key.validate(), Err(SshError::Config(_))));
+        assert!(matches!(
+            cert_without_key.validate(),
+            Err(SshError::Config(_))
+        ));
         let both = SshConfig {
             bastion: Some(BastionConfig {
                 host: "b".into(),
@@ -383,7 +419,10 @@ mod tests {
             }),
             ..base.clone()
         };
-        assert!(matches!(bastion_without_auth.validate(), Err(SshError::Config(_))));
+        assert!(matches!(
+            bastion_without_auth.validate(),
+            Err(SshError::Config(_))
+        ));
         let tunnels = SshConfig {
             local_tunnels: vec!["8080:localhost:80".into()],
             ..base.clone()
@@ -391,9 +430,27 @@ mod tests {
         assert!(matches!(tunnels.validate(), Err(SshError::Unsupported(_))));
         let bad_cipher = SshConfig {
             ciphers: vec!["rot13".into()],
-            ..base
+            ..base.clone()
         };
         assert!(matches!(bad_cipher.validate(), Err(SshError::Config(_))));
+        let port_zero = SshConfig {
+            port: 0,
+            ..base.clone()
+        };
+        assert!(matches!(port_zero.validate(), Err(SshError::Config(_))));
+        let missing_key = SshConfig {
+            private_keys: vec![PrivateKeySource::File("/nonexistent/id_ed25519".into())],
+            ..base.clone()
+        };
+        assert!(matches!(
+            missing_key.validate(),
+            Err(SshError::ReadFile { .. })
+        ));
+        let garbage_key = SshConfig {
+            private_keys: vec![PrivateKeySource::Pem("garbage".into())],
+            ..base
+        };
+        assert!(matches!(garbage_key.validate(), Err(SshError::Key { .. })));
     }
 
     #[test]

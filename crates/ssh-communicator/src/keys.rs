@@ -61,7 +61,9 @@ pub(crate) fn load_identities(
 }
 
 /// Reads and decodes one private key (OpenSSH, PKCS#1, PKCS#8 or SEC1 PEM).
-pub(crate) fn load_private_key(source: &PrivateKeySource) -> Result<(PrivateKey, String), SshError> {
+pub(crate) fn load_private_key(
+    source: &PrivateKeySource,
+) -> Result<(PrivateKey, String), SshError> {
     let (text, label) = match source {
         PrivateKeySource::File(path) => {
             let path = expand_tilde(path);
@@ -240,7 +242,10 @@ mod tests {
     #[test]
     fn temporary_key_defaults_follow_packer() {
         assert_eq!(temporary_key_algorithm("", 0).unwrap(), KeySpec::Rsa(4096));
-        assert_eq!(temporary_key_algorithm("rsa", 2048).unwrap(), KeySpec::Rsa(2048));
+        assert_eq!(
+            temporary_key_algorithm("rsa", 2048).unwrap(),
+            KeySpec::Rsa(2048)
+        );
         assert!(temporary_key_algorithm("rsa", 512).is_err());
         assert_eq!(
             temporary_key_algorithm("ecdsa", 0).unwrap(),
@@ -266,7 +271,9 @@ mod tests {
     #[test]
     fn generated_ed25519_pair_round_trips() {
         let pair = generate_temporary_key_pair("ed25519", 0).unwrap();
-        assert!(pair.private_key_pem.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"));
+        assert!(pair
+            .private_key_pem
+            .starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"));
         assert!(pair.public_key_line.starts_with("ssh-ed25519 AAAA"));
         assert!(pair.public_key_line.ends_with('\n'));
         // No comment: exactly "<algo> <base64>\n", as Go's MarshalAuthorizedKey.

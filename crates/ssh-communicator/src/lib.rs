@@ -12,7 +12,11 @@
 //! glues [`SshCommunicator`]'s methods to its `Communicator` trait.
 
 #![forbid(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+#![warn(missing_docs, unreachable_pub)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 mod algorithms;
 mod auth;
@@ -24,7 +28,7 @@ mod keys;
 mod proxy;
 mod retry;
 mod rpath;
-pub mod scp;
+mod scp;
 mod session;
 mod sftp;
 mod tree;
@@ -34,7 +38,10 @@ pub mod testing;
 
 pub use channel_io::CMD_DISCONNECT;
 pub use communicator::{BoxReader, BoxWriter, FileInfo, RemoteCommand, SshCommunicator};
-pub use config::{BastionConfig, FileTransferMethod, PrivateKeySource, ProxyConfig, ProxyKind, SshConfig};
+pub use config::{
+    BastionConfig, FileTransferMethod, PrivateKeySource, ProxyConfig, ProxyKind, SshConfig,
+};
 pub use error::SshError;
 pub use keys::{generate_temporary_key_pair, TemporaryKeyPair};
+pub use scp::ScpError;
 pub use tokio_util::sync::CancellationToken;

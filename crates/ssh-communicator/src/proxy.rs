@@ -9,7 +9,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Why a proxy handshake failed; the dialer wraps it with the proxy and target addresses.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ProxyError {
+pub(crate) enum ProxyError {
     /// A field does not fit the protocol (a SOCKS5 user name over 255 bytes...).
     #[error("{0}")]
     Invalid(String),
@@ -59,7 +59,9 @@ pub(crate) fn socks5_greeting(with_auth: bool) -> Vec<u8> {
 pub(crate) fn socks5_parse_choice(reply: [u8; 2], with_auth: bool) -> Result<u8, ProxyError> {
     let [version, method] = reply;
     if version != SOCKS_VERSION {
-        return Err(ProxyError::Malformed(format!("SOCKS version {version}, expected 5")));
+        return Err(ProxyError::Malformed(format!(
+            "SOCKS version {version}, expected 5"
+        )));
     }
     match method {
         METHOD_NO_AUTH => Ok(method),
@@ -99,7 +101,9 @@ pub(crate) fn socks5_parse_auth_reply(reply: [u8; 2]) -> Result<(), ProxyError> 
         [1, status] => Err(ProxyError::Refused(format!(
             "username/password rejected (status {status})"
         ))),
-        [v, _] => Err(ProxyError::Malformed(format!("auth reply version {v}, expected 1"))),
+        [v, _] => Err(ProxyError::Malformed(format!(
+            "auth reply version {v}, expected 1"
+        ))),
     }
 }
 
@@ -121,7 +125,9 @@ pub(crate) fn socks5_connect_request(host: &str, port: u16) -> Result<Vec<u8>, P
             let len = u8::try_from(bare.len())
                 .ok()
                 .filter(|l| *l > 0)
-                .ok_or_else(|| ProxyError::Invalid(format!("host name {bare:?} is not 1 to 255 bytes")))?;
+                .ok_or_else(|| {
+                    ProxyError::Invalid(format!("host name {bare:?} is not 1 to 255 bytes"))
+                })?;
             out.push(ATYP_DOMAIN);
             out.push(len);
             out.extend_from_slice(bare.as_bytes());
@@ -136,7 +142,9 @@ pub(crate) fn socks5_connect_request(host: &str, port: u16) -> Result<Vec<u8>, P
 pub(crate) fn socks5_parse_connect_reply(head: [u8; 5]) -> Result<usize, ProxyError> {
     let [version, rep, _reserved, atyp, first] = head;
     if version != SOCKS_VERSION {
-        return Err(ProxyError::Malformed(format!("SOCKS version {version}, expected 5")));
+        return Err(ProxyError::Malformed(format!(
+            "SOCKS version {version}, expected 5"
+        )));
     }
     if rep != 0 {
         return Err(ProxyError::Refused(socks5_reply_text(rep).into()));
@@ -183,7 +191,9 @@ pub(crate) async fn socks5_connect<S: AsyncRead + AsyncWrite + Unpin>(
         stream.read_exact(&mut reply).await?;
         socks5_parse_auth_reply(reply)?;
     }
-    stream.write_all(&socks5_connect_request(host, port)?).await?;
+    stream
+        .write_all(&socks5_connect_request(host, port)?)
+        .await?;
     let mut head = [0u8; 5];
     stream.read_exact(&mut head).await?;
     let rest = socks5_parse_connect_reply(head)?;
@@ -213,7 +223,9 @@ pub(crate) fn http_parse_connect_response(head: &[u8]) -> Result<(), ProxyError>
     let mut parts = status_line.splitn(3, ' ');
     let version = parts.next().unwrap_or_default();
     if !version.starts_with("HTTP/1.") {
-        return Err(ProxyError::Malformed(format!("status line {status_line:?}")));
+        return Err(ProxyError::Malformed(format!(
+            "status line {status_line:?}"
+        )));
     }
     let code: u16 = parts
         .next()
@@ -222,7 +234,9 @@ pub(crate) fn http_parse_connect_response(head: &[u8]) -> Result<(), ProxyError>
     if (200..300).contains(&code) {
         Ok(())
     } else {
-        Err(ProxyError::Refused(format!("HTTP proxy answered {status_line:?}")))
+        Err(ProxyError::Refused(format!(
+            "HTTP proxy answered {status_line:?}"
+        )))
     }
 }
 
@@ -248,7 +262,9 @@ pub(crate) async fn http_connect<S: AsyncRead + AsyncWrite + Unpin>(
             break;
         }
         if head.len() > MAX_HTTP_HEAD {
-            return Err(ProxyError::Malformed("response head longer than 16 KiB".into()));
+            return Err(ProxyError::Malformed(
+                "response head longer than 16 KiB".into(),
+            ));
         }
     }
     http_parse_connect_response(&head)
@@ -275,9 +291,18 @@ mod tests {
     fn choice_must_be_one_we_offered() {
         assert_eq!(socks5_parse_choice([5, 0], false), Ok(0));
         assert_eq!(socks5_parse_choice([5, 2], true), Ok(2));
-        assert!(matches!(socks5_parse_choice([5, 2], false), Err(ProxyError::Malformed(_))));
-        assert!(matches!(socks5_parse_choice([5, 0xff], true), Err(ProxyError::Refused(_))));
-        assert!(matches!(socks5_parse_choice([4, 0], true), Err(ProxyError::Malformed(_))));
+        assert!(matches!(
+            socks5_parse_choice([5, 2], false),
+            Err(ProxyError::Malformed(_))
+        ));
+        assert!(matches!(
+            socks5_parse_choice([5, 0xff], true),
+            Err(ProxyError::Refused(_))
+        ));
+        assert!(matches!(
+            socks5_parse_choice([4, 0], true),
+            Err(ProxyError::Malformed(_))
+        ));
     }
 
     #[test]
@@ -292,7 +317,10 @@ mod tests {
         };
         assert!(socks5_auth_request(&long).is_err());
         assert!(socks5_parse_auth_reply([1, 0]).is_ok());
-        assert!(matches!(socks5_parse_auth_reply([1, 1]), Err(ProxyError::Refused(_))));
+        assert!(matches!(
+            socks5_parse_auth_reply([1, 1]),
+            Err(ProxyError::Refused(_))
+        ));
     }
 
     #[test]
@@ -361,7 +389,9 @@ mod tests {
         assert!(req.starts_with("CONNECT 10.0.0.5:22 HTTP/1.1\r\nHost: 10.0.0.5:22\r\n"));
         assert!(req.contains("Proxy-Authorization: Basic dXNlcjpwdw==\r\n"));
         assert!(req.ends_with("\r\n\r\n"));
-        assert!(http_parse_connect_response(b"HTTP/1.1 200 Connection established\r\n\r\n").is_ok());
+        assert!(
+            http_parse_connect_response(b"HTTP/1.1 200 Connection established\r\n\r\n").is_ok()
+        );
         assert!(matches!(
             http_parse_connect_response(b"HTTP/1.0 407 Proxy Authentication Required\r\n\r\n"),
             Err(ProxyError::Refused(_))

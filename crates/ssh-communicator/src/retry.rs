@@ -55,7 +55,9 @@ impl RetryState {
         self.attempts = self.attempts.saturating_add(1);
         match kind {
             FailureKind::Dial => Next::RetryAfter(self.interval),
-            FailureKind::Handshake => Next::RetryAfter(self.interval.saturating_add(HANDSHAKE_PAUSE)),
+            FailureKind::Handshake => {
+                Next::RetryAfter(self.interval.saturating_add(HANDSHAKE_PAUSE))
+            }
             FailureKind::Auth => {
                 self.auth_failures = self.auth_failures.saturating_add(1);
                 if self.max_auth_failures > 0 && self.auth_failures >= self.max_auth_failures {
@@ -96,9 +98,15 @@ mod tests {
     #[test]
     fn auth_failures_count_up_to_the_limit() {
         let mut s = RetryState::new(3, FIVE);
-        assert_eq!(s.after_failure(FailureKind::Auth), Next::RetryAfter(FIVE + HANDSHAKE_PAUSE));
+        assert_eq!(
+            s.after_failure(FailureKind::Auth),
+            Next::RetryAfter(FIVE + HANDSHAKE_PAUSE)
+        );
         assert_eq!(s.after_failure(FailureKind::Dial), Next::RetryAfter(FIVE));
-        assert_eq!(s.after_failure(FailureKind::Auth), Next::RetryAfter(FIVE + HANDSHAKE_PAUSE));
+        assert_eq!(
+            s.after_failure(FailureKind::Auth),
+            Next::RetryAfter(FIVE + HANDSHAKE_PAUSE)
+        );
         assert_eq!(s.after_failure(FailureKind::Auth), Next::GiveUp);
     }
 
@@ -106,7 +114,10 @@ mod tests {
     fn zero_attempts_means_unlimited() {
         let mut s = RetryState::new(0, FIVE);
         for _ in 0..1000 {
-            assert!(matches!(s.after_failure(FailureKind::Auth), Next::RetryAfter(_)));
+            assert!(matches!(
+                s.after_failure(FailureKind::Auth),
+                Next::RetryAfter(_)
+            ));
         }
     }
 }

@@ -80,7 +80,10 @@ pub(crate) fn shell_quote(path: &str) -> String {
         Some(after) => {
             let end = after.find('/').unwrap_or(after.len());
             let user = after.get(..end).unwrap_or_default();
-            if user.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+            if user
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+            {
                 path.split_at(1 + end)
             } else {
                 ("", path)
@@ -140,7 +143,13 @@ mod tests {
 
     #[test]
     fn base_matches_go_examples() {
-        for (input, want) in [("/a/b", "b"), ("/", "/"), ("", "."), ("a/b/", "b"), ("x", "x")] {
+        for (input, want) in [
+            ("/a/b", "b"),
+            ("/", "/"),
+            ("", "."),
+            ("a/b/", "b"),
+            ("x", "x"),
+        ] {
             assert_eq!(base(input), want, "Base({input:?})");
         }
     }

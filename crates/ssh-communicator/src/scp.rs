@@ -12,7 +12,9 @@
 
 use std::path::{Path, PathBuf};
 
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{
+    AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt,
+};
 
 use crate::error::SshError;
 use crate::tree::{Excludes, TreeEntry};
@@ -156,8 +158,7 @@ pub(crate) fn parse_source_line(line: &str) -> Result<SourceLine, ScpError> {
 
 /// A name from the remote must be one plain path component (OpenSSH's scp checks the same).
 pub(crate) fn check_remote_name(name: &str) -> Result<(), ScpError> {
-    if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0')
-    {
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
         return Err(ScpError::UnsafeName(name.to_string()));
     }
     Ok(())
@@ -172,7 +173,9 @@ fn io_err(e: std::io::Error) -> ScpError {
 }
 
 /// Reads one line (without the `\n`), bounded by [`MAX_LINE`]. `Ok(None)` at a clean EOF.
-pub(crate) async fn read_line<R: AsyncBufRead + Unpin>(r: &mut R) -> Result<Option<String>, ScpError> {
+pub(crate) async fn read_line<R: AsyncBufRead + Unpin>(
+    r: &mut R,
+) -> Result<Option<String>, ScpError> {
     let mut line = Vec::new();
     loop {
         let buf = r.fill_buf().await.map_err(io_err)?;
@@ -257,7 +260,11 @@ where
 pub(crate) const COPY_BUF: usize = 256 * 1024;
 
 /// Replays an upload plan (see [`crate::tree`]) as scp source messages.
-pub(crate) async fn send_tree<W, R>(w: &mut W, r: &mut R, plan: &[TreeEntry]) -> Result<(), SshError>
+pub(crate) async fn send_tree<W, R>(
+    w: &mut W,
+    r: &mut R,
+    plan: &[TreeEntry],
+) -> Result<(), SshError>
 where
     W: AsyncWrite + Unpin,
     R: AsyncBufRead + Unpin,
@@ -291,7 +298,11 @@ where
 }
 
 /// Receives a single file (`scp -f path`) into `out`.
-pub(crate) async fn receive_file<W, R, O>(w: &mut W, r: &mut R, out: &mut O) -> Result<u64, SshError>
+pub(crate) async fn receive_file<W, R, O>(
+    w: &mut W,
+    r: &mut R,
+    out: &mut O,
+) -> Result<u64, SshError>
 where
     W: AsyncWrite + Unpin,
     R: AsyncBufRead + Unpin,
@@ -319,7 +330,9 @@ where
 }
 
 /// Reads the next header, turning status lines into errors. `Ok(None)` at a clean EOF.
-async fn next_source_line<R: AsyncBufRead + Unpin>(r: &mut R) -> Result<Option<SourceLine>, ScpError> {
+async fn next_source_line<R: AsyncBufRead + Unpin>(
+    r: &mut R,
+) -> Result<Option<SourceLine>, ScpError> {
     let first = {
         let buf = r.fill_buf().await.map_err(io_err)?;
         match buf.first() {
@@ -433,7 +446,10 @@ fn child(parent: &Option<String>, name: &str) -> Option<String> {
 async fn create_dir(path: &Path, mode: u32) -> Result<(), SshError> {
     let mut builder = tokio::fs::DirBuilder::new();
     builder.recursive(true).mode(mode & 0o7777);
-    builder.create(path).await.map_err(|e| local("create directory", path, e))
+    builder
+        .create(path)
+        .await
+        .map_err(|e| local("create directory", path, e))
 }
 
 async fn open_for_write(path: &Path, mode: u32) -> Result<tokio::fs::File, SshError> {
@@ -496,17 +512,35 @@ mod tests {
             }
         );
         assert_eq!(parse_source_line("E").unwrap(), SourceLine::EndDir);
-        assert_eq!(parse_source_line("T1700000000 0 1700000001 0").unwrap(), SourceLine::Times);
+        assert_eq!(
+            parse_source_line("T1700000000 0 1700000001 0").unwrap(),
+            SourceLine::Times
+        );
     }
 
     #[test]
     fn malformed_or_hostile_lines_are_errors() {
         for line in [
-            "", "X", "C", "C0644", "C0644 12", "C06x4 1 a", "C0644 -5 a", "C0644 1 ../etc",
-            "C0644 1 a/b", "D0755 0 ..", "C0644 1 .", "T1 2 3", "Ex", "C12345678 1 a",
+            "",
+            "X",
+            "C",
+            "C0644",
+            "C0644 12",
+            "C06x4 1 a",
+            "C0644 -5 a",
+            "C0644 1 ../etc",
+            "C0644 1 a/b",
+            "D0755 0 ..",
+            "C0644 1 .",
+            "T1 2 3",
+            "Ex",
+            "C12345678 1 a",
             "C0644 99999999999999999999999 a",
         ] {
-            assert!(parse_source_line(line).is_err(), "{line:?} should be rejected");
+            assert!(
+                parse_source_line(line).is_err(),
+                "{line:?} should be rejected"
+            );
         }
     }
 
@@ -520,16 +554,25 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let mut odd = BufReader::new(&b"Z"[..]);
-        assert!(matches!(read_ack(&mut odd).await, Err(ScpError::UnexpectedResponse(b'Z'))));
+        assert!(matches!(
+            read_ack(&mut odd).await,
+            Err(ScpError::UnexpectedResponse(b'Z'))
+        ));
         let mut empty = BufReader::new(&b""[..]);
-        assert!(matches!(read_ack(&mut empty).await, Err(ScpError::UnexpectedEof)));
+        assert!(matches!(
+            read_ack(&mut empty).await,
+            Err(ScpError::UnexpectedEof)
+        ));
     }
 
     #[tokio::test]
     async fn line_length_is_bounded() {
         let long = vec![b'a'; MAX_LINE + 10];
         let mut r = BufReader::new(&long[..]);
-        assert!(matches!(read_line(&mut r).await, Err(ScpError::LineTooLong)));
+        assert!(matches!(
+            read_line(&mut r).await,
+            Err(ScpError::LineTooLong)
+        ));
     }
 
     /// Plays an scp sink that acks everything, recording what it got.
@@ -557,7 +600,9 @@ mod tests {
         let (rd, mut wr) = tokio::io::split(&mut ours);
         let mut rd = BufReader::new(rd);
         let mut data = &b"hello"[..];
-        send_file(&mut wr, &mut rd, "f", 0o600, 5, &mut data).await.unwrap();
+        send_file(&mut wr, &mut rd, "f", 0o600, 5, &mut data)
+            .await
+            .unwrap();
         assert_eq!(sink.await.unwrap(), b"C0600 5 f\nhello\0");
     }
 
@@ -566,8 +611,16 @@ mod tests {
         let mut out = Vec::new();
         let mut acks = BufReader::new(&b"\0\0"[..]);
         let mut data = &b"abc"[..];
-        let err = send_file(&mut out, &mut acks, "f", 0o644, 10, &mut data).await.unwrap_err();
-        assert!(matches!(err, SshError::Scp(ScpError::ShortSource { expected: 10, got: 3 })));
+        let err = send_file(&mut out, &mut acks, "f", 0o644, 10, &mut data)
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            SshError::Scp(ScpError::ShortSource {
+                expected: 10,
+                got: 3
+            })
+        ));
     }
 
     #[tokio::test]
@@ -586,13 +639,19 @@ mod tests {
     #[tokio::test]
     async fn receive_file_reports_remote_errors_and_dirs() {
         let mut r = BufReader::new(&b"\x01scp: /nope: No such file or directory\n"[..]);
-        let err = receive_file(&mut Vec::new(), &mut r, &mut Vec::new()).await.unwrap_err();
+        let err = receive_file(&mut Vec::new(), &mut r, &mut Vec::new())
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("No such file"), "{err}");
         let mut r = BufReader::new(&b"D0755 0 d\n"[..]);
-        let err = receive_file(&mut Vec::new(), &mut r, &mut Vec::new()).await.unwrap_err();
+        let err = receive_file(&mut Vec::new(), &mut r, &mut Vec::new())
+            .await
+            .unwrap_err();
         assert!(matches!(err, SshError::Scp(ScpError::IsDirectory)));
         let mut r = BufReader::new(&b"C0644 10 x\nabc"[..]);
-        let err = receive_file(&mut Vec::new(), &mut r, &mut Vec::new()).await.unwrap_err();
+        let err = receive_file(&mut Vec::new(), &mut r, &mut Vec::new())
+            .await
+            .unwrap_err();
         assert!(matches!(err, SshError::Scp(ScpError::UnexpectedEof)));
     }
 
@@ -603,14 +662,20 @@ mod tests {
         let mut r = BufReader::new(&input[..]);
         let mut acks = Vec::new();
         let ex = Excludes::new(&["skip".into(), "*.log".into()]).unwrap();
-        receive_tree(&mut acks, &mut r, t.path(), &ex).await.unwrap();
+        receive_tree(&mut acks, &mut r, t.path(), &ex)
+            .await
+            .unwrap();
         let top = t.path().join("top");
         assert_eq!(std::fs::read(top.join("a")).unwrap(), b"hi");
         assert_eq!(std::fs::read(top.join("sub/b")).unwrap(), b"abc");
         assert!(!top.join("skip").exists());
         assert!(!top.join("x.log").exists());
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(top.join("a")).unwrap().permissions().mode() & 0o777;
+        let mode = std::fs::metadata(top.join("a"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(mode & !0o022, 0o640 & !0o022);
         assert!(acks.iter().all(|b| *b == 0));
     }
@@ -620,9 +685,14 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let input = b"D0755 0 top\nC0644 2 ../evil\nhi\0E\n".to_vec();
         let mut r = BufReader::new(&input[..]);
-        let err = receive_tree(&mut Vec::new(), &mut r, t.path(), &Excludes::new(&[]).unwrap())
-            .await
-            .unwrap_err();
+        let err = receive_tree(
+            &mut Vec::new(),
+            &mut r,
+            t.path(),
+            &Excludes::new(&[]).unwrap(),
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, SshError::Scp(ScpError::UnsafeName(_))));
         assert!(!t.path().join("evil").exists());
     }

@@ -24,8 +24,9 @@ use crate::retry::FailureKind;
 
 /// Go's `ConnectFunc` dial timeout.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(15);
-/// Unanswered keep-alives (one per interval of silence) before the connection is declared dead.
-const KEEPALIVE_MAX: usize = 3;
+/// Intervals of silence (each answered by a keep-alive) before the connection is declared dead.
+/// Go never gives up on missing replies; we bound the hang at 6 intervals (30 s by default).
+const KEEPALIVE_MAX: usize = 6;
 
 /// Anything that carries SSH bytes.
 pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
@@ -49,7 +50,11 @@ impl client::Handler for ClientHandler {
         Ok(true)
     }
 
-    async fn auth_banner(&mut self, banner: &str, _session: &mut Session) -> Result<(), Self::Error> {
+    async fn auth_banner(
+        &mut self,
+        banner: &str,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
         debug!(target: "ssh", banner = %banner.trim(), "server banner");
         Ok(())
     }
@@ -70,11 +75,17 @@ impl client::Handler for ClientHandler {
                         Ok(mut local) => {
                             let _ = tokio::io::copy_bidirectional(&mut remote, &mut local).await;
                         }
-                        Err(e) => debug!(target: "ssh", error = %e, "agent forwarding: local agent unreachable"),
+                        Err(e) => {
+                            debug!(target: "ssh", error = %e, "agent forwarding: local agent unreachable")
+                        }
                     }
                 });
             }
-            None => reply.reject(ChannelOpenFailure::AdministrativelyProhibited).await,
+            None => {
+                reply
+                    .reject(ChannelOpenFailure::AdministrativelyProhibited)
+                    .await
+            }
         }
         Ok(())
     }
@@ -139,8 +150,7 @@ impl ConnectPlan {
         } else {
             None
         };
-        let identities =
-            load_identities(&cfg.private_keys, cfg.certificate_file.as_deref(), now)?;
+        let identities = load_identities(&cfg.private_keys, cfg.certificate_file.as_deref(), now)?;
         let methods = auth::target_methods(agent_for_auth, &identities, cfg.password.as_deref());
         if methods.is_empty() {
             return Err(SshError::Config(

@@ -29,12 +29,17 @@ pub(crate) async fn upload<S>(
 where
     S: AsyncRead + Unpin + ?Sized,
 {
-    let mut file = sftp.create(path).await.map_err(|e| sftp_err("create", path, e))?;
+    let mut file = sftp
+        .create(path)
+        .await
+        .map_err(|e| sftp_err("create", path, e))?;
     let mut reader = BufReader::with_capacity(COPY_BUF, src);
     let copied = tokio::io::copy_buf(&mut reader, &mut file)
         .await
         .map_err(|e| sftp_err("write", path, e))?;
-    file.shutdown().await.map_err(|e| sftp_err("close", path, e))?;
+    file.shutdown()
+        .await
+        .map_err(|e| sftp_err("close", path, e))?;
     if let Some(mode) = mode {
         chmod(sftp, path, mode).await?;
     }
@@ -88,11 +93,14 @@ pub(crate) async fn upload_tree(
                 name, path, mode, ..
             } => {
                 let remote = rpath::join(&current, name);
-                let mut file = tokio::fs::File::open(path).await.map_err(|source| SshError::LocalIo {
-                    op: "open",
-                    path: path.clone(),
-                    source,
-                })?;
+                let mut file =
+                    tokio::fs::File::open(path)
+                        .await
+                        .map_err(|source| SshError::LocalIo {
+                            op: "open",
+                            path: path.clone(),
+                            source,
+                        })?;
                 upload(sftp, &remote, &mut file, Some(*mode)).await?;
             }
         }
@@ -101,11 +109,18 @@ pub(crate) async fn upload_tree(
 }
 
 /// Streams the remote file at `path` into `out`.
-pub(crate) async fn download<O>(sftp: &SftpSession, path: &str, out: &mut O) -> Result<u64, SshError>
+pub(crate) async fn download<O>(
+    sftp: &SftpSession,
+    path: &str,
+    out: &mut O,
+) -> Result<u64, SshError>
 where
     O: AsyncWrite + Unpin + ?Sized,
 {
-    let file = sftp.open(path).await.map_err(|e| sftp_err("open", path, e))?;
+    let file = sftp
+        .open(path)
+        .await
+        .map_err(|e| sftp_err("open", path, e))?;
     let mut reader = BufReader::with_capacity(COPY_BUF, file);
     tokio::io::copy_buf(&mut reader, out)
         .await

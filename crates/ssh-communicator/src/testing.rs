@@ -156,7 +156,10 @@ pub fn password_user() -> Result<(String, String), String> {
     }
     let out = child.wait_with_output().map_err(|e| e.to_string())?;
     if !out.status.success() {
-        return Err(format!("chpasswd: {}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "chpasswd: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     Ok((PASSWORD_USER.into(), PASSWORD_USER_PASSWORD.into()))
 }
@@ -306,7 +309,18 @@ impl Sshd {
             let pub_s = path.with_extension("pub").to_string_lossy().into_owned();
             run(
                 "ssh-keygen",
-                &["-q", "-s", &ca_s, "-I", "packer-test", "-n", principal, "-V", "-5m:+1h", &pub_s],
+                &[
+                    "-q",
+                    "-s",
+                    &ca_s,
+                    "-I",
+                    "packer-test",
+                    "-n",
+                    principal,
+                    "-V",
+                    "-5m:+1h",
+                    &pub_s,
+                ],
             )?;
         }
         let cert = PathBuf::from(format!("{}-cert.pub", path.display()));
@@ -358,7 +372,11 @@ fn descendants(root: u32) -> Vec<u32> {
     let mut parent_of = Vec::new();
     if let Ok(entries) = std::fs::read_dir("/proc") {
         for entry in entries.flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
                 continue;
             };
             let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {

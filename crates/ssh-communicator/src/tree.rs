@@ -24,7 +24,11 @@ use crate::error::SshError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum TreeEntry {
     /// Create (or reuse) directory `name` inside the current one and enter it.
-    EnterDir { name: String, mode: u32, rel: String },
+    EnterDir {
+        name: String,
+        mode: u32,
+        rel: String,
+    },
     /// Send a file into the current directory.
     File {
         name: String,
@@ -225,11 +229,24 @@ mod tests {
         assert_eq!(
             names(&p),
             [
-                "D src", "F a.txt", "F b.log", "D skipme", "F skipme/e", "E", "D sub", "F sub/c.txt",
-                "D deep", "F sub/deep/d.log", "E", "E", "E"
+                "D src",
+                "F a.txt",
+                "F b.log",
+                "D skipme",
+                "F skipme/e",
+                "E",
+                "D sub",
+                "F sub/c.txt",
+                "D deep",
+                "F sub/deep/d.log",
+                "E",
+                "E",
+                "E"
             ]
         );
-        assert!(p.iter().any(|e| matches!(e, TreeEntry::File { rel, mode: 0o751, .. } if rel == "a.txt")));
+        assert!(p
+            .iter()
+            .any(|e| matches!(e, TreeEntry::File { rel, mode: 0o751, .. } if rel == "a.txt")));
     }
 
     #[test]
@@ -239,7 +256,12 @@ mod tests {
         let p = plan(&src, &Excludes::new(&[]).unwrap()).unwrap();
         assert_eq!(names(&p).first().map(String::as_str), Some("F a.txt"));
         assert_eq!(names(&p).last().map(String::as_str), Some("E"));
-        assert_eq!(p.iter().filter(|e| matches!(e, TreeEntry::LeaveDir)).count(), 3);
+        assert_eq!(
+            p.iter()
+                .filter(|e| matches!(e, TreeEntry::LeaveDir))
+                .count(),
+            3
+        );
     }
 
     #[test]
@@ -250,7 +272,10 @@ mod tests {
         let p = plan(&src, &ex).unwrap();
         // "*.log" does not cross "/" (like Go's filepath.Match): sub/deep/d.log is kept by it,
         // but "sub/deep/**" removes it.
-        assert_eq!(names(&p), ["F a.txt", "D sub", "F sub/c.txt", "D deep", "E", "E"]);
+        assert_eq!(
+            names(&p),
+            ["F a.txt", "D sub", "F sub/c.txt", "D deep", "E", "E"]
+        );
         let ex = Excludes::new(&["**/*.log".into()]).unwrap();
         let p = plan(&src, &ex).unwrap();
         assert!(!names(&p).iter().any(|n| n.ends_with(".log")));
@@ -258,7 +283,10 @@ mod tests {
 
     #[test]
     fn bad_patterns_and_sources_are_errors() {
-        assert!(matches!(Excludes::new(&["[".into()]), Err(SshError::Config(_))));
+        assert!(matches!(
+            Excludes::new(&["[".into()]),
+            Err(SshError::Config(_))
+        ));
         let t = tree();
         let file = format!("{}/src/a.txt", t.path().display());
         assert!(matches!(

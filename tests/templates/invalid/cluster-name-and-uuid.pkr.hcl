@@ -25,8 +25,8 @@ source "nutanix" "broken" {
   nutanix_password = var.nutanix_password
   nutanix_endpoint = "prism-central.example.com"
   nutanix_insecure = true
-  cluster_name = "cluster-01"
-  cluster_uuid = "0005a7b8-3f5c-4e5a-8d3e-9a1b2c3d4e5f"
+  cluster_name     = "cluster-01"
+  cluster_uuid     = "0005a7b8-3f5c-4e5a-8d3e-9a1b2c3d4e5f"
 
   vm_disks {
     image_type        = "DISK_IMAGE"

@@ -24,8 +24,8 @@ source "nutanix" "broken" {
   nutanix_username = var.nutanix_username
   nutanix_password = var.nutanix_password
   nutanix_endpoint = "https://pc.example.com:9440"
-  cluster_name = "cluster-01"
-  os_type      = "Linux"
+  cluster_name     = "cluster-01"
+  os_type          = "Linux"
 
   vm_disks {
     image_type        = "DISK_IMAGE"

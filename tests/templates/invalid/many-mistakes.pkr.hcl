@@ -27,7 +27,7 @@ variable "nutanix_password" {
 source "nutanix" "broken" {
   nutanix_username = var.nutanix_username
   nutanix_password = var.nutanix_password
-  os_type = "Linux"
+  os_type          = "Linux"
 
   vm_nics {
     mac_address = "50:6b:8d:12:34:56"

@@ -23,8 +23,8 @@ variable "nutanix_password" {
 source "nutanix" "broken" {
   nutanix_username = var.nutanix_username
   nutanix_password = var.nutanix_password
-  cluster_name = "cluster-01"
-  os_type      = "Linux"
+  cluster_name     = "cluster-01"
+  os_type          = "Linux"
 
   vm_disks {
     image_type        = "DISK_IMAGE"

@@ -25,8 +25,8 @@ source "nutanix" "broken" {
   nutanix_password = var.nutanix_password
   nutanix_endpoint = "prism-central.example.com"
   nutanix_insecure = true
-  cluster_name = "cluster-01"
-  os_type      = "Linux"
+  cluster_name     = "cluster-01"
+  os_type          = "Linux"
 
   vm_disks {
     image_type        = "DISK_IMAGE"

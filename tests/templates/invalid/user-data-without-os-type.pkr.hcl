@@ -25,7 +25,7 @@ source "nutanix" "broken" {
   nutanix_password = var.nutanix_password
   nutanix_endpoint = "prism-central.example.com"
   nutanix_insecure = true
-  cluster_name = "cluster-01"
+  cluster_name     = "cluster-01"
 
   vm_disks {
     image_type        = "DISK_IMAGE"

@@ -82,7 +82,7 @@ source "nutanix" "centos" {
   image_name       = "centos-packer-image"
   image_export     = false
   force_deregister = true
-  user_data        = base64encode(file("${path.root}/../files/cloud-init/centos-user-data.yaml"))
+  user_data        = base64encode(file("../files/cloud-init/centos-user-data.yaml"))
 
   shutdown_command = "echo 'packer' | sudo -S shutdown -P now"
   shutdown_timeout = "2m"

@@ -82,7 +82,7 @@ source "nutanix" "ubuntu-autoinstall" {
   http_directory    = "${path.root}/../files/http"
   http_port_min     = 8100
   http_port_max     = 8199
-  user_data         = file("${path.root}/../files/cloud-init/autoinstall-user-data.yaml")
+  user_data         = file("../files/cloud-init/autoinstall-user-data.yaml")
 
   image_name       = "ubuntu-{{isotime `2006-01-02`}}"
   shutdown_command = "echo 'ubuntu' | sudo -S shutdown -P now"

@@ -58,10 +58,10 @@ source "nutanix" "ubuntu" {
   memory_mb        = "4096"
   serialport       = true
 
+  # The digest is an example: use the one from the release's SHA256SUMS.
   vm_disks {
     image_type                 = "DISK_IMAGE"
     source_image_uri           = "https://cloud-images.ubuntu.com/releases/24.04/release/ubuntu-24.04-server-cloudimg-amd64.img"
-    # Example digest: use the one from the release's SHA256SUMS.
     source_image_checksum      = "5c3ddb00f60bc455dac0862fabe9d8bacec46c33ac1751143c5c3683404b110d"
     source_image_checksum_type = "sha256"
     source_image_delete        = true
@@ -78,8 +78,8 @@ source "nutanix" "ubuntu" {
   image_export      = true
   image_delete      = true
   output_directory  = "output-ubuntu"
-  user_data         = file("${path.root}/../files/cloud-init/ubuntu-user-data.yaml")
-  meta_data         = file("${path.root}/../files/cloud-init/ubuntu-meta-data.yaml")
+  user_data         = file("../files/cloud-init/ubuntu-user-data.yaml")
+  meta_data         = file("../files/cloud-init/ubuntu-meta-data.yaml")
 
   shutdown_command = "echo 'packer' | sudo -S shutdown -P now"
   shutdown_timeout = "2m"

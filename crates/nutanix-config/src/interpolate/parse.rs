@@ -143,8 +143,7 @@ fn lex_action(
             return Err(TemplateError::new("unclosed comment"));
         };
         let after = &body[end + 2..];
-        let (close_len, trim) = if let Some(r) = after.strip_prefix(" -}}") {
-            let _ = r;
+        let (close_len, trim) = if after.starts_with(" -}}") {
             (4, true)
         } else if after.starts_with("}}") {
             (2, false)

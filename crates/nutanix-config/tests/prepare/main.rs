@@ -5,6 +5,7 @@
 mod helpers;
 mod interpolation;
 mod options;
+mod robustness;
 mod rules;
 mod schema;
 mod secrets;

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use nutanix_config::config_spec;
-use packer_schema::{CtyType, ObjectSpec, Spec};
+use packer_schema::{ObjectSpec, Spec};
 use serde_json::Value;
 
 const MODEL: &str = concat!(
@@ -29,47 +29,6 @@ const OURS: &[&str] = &[
 
 /// Go keys of the v1.3 line we deliberately leave out, with the reason. None so far.
 const OMITTED: &[(&str, &str)] = &[];
-
-fn cty(v: &Value) -> CtyType {
-    match v {
-        Value::String(s) if s == "string" => CtyType::String,
-        Value::String(s) if s == "number" => CtyType::Number,
-        Value::String(s) if s == "bool" => CtyType::Bool,
-        Value::Array(a) if a.len() == 2 && a[0] == "list" => CtyType::List(Box::new(cty(&a[1]))),
-        Value::Array(a) if a.len() == 2 && a[0] == "map" => CtyType::Map(Box::new(cty(&a[1]))),
-        other => panic!("unexpected cty type in model: {other}"),
-    }
-}
-
-/// Reads the model format: `["attr", name, type, required]`, `["block", type_name, nested, required]`,
-/// `["blocklist", type_name, nested, min, max]`.
-fn object(v: &Value) -> ObjectSpec {
-    let mut spec = ObjectSpec::new();
-    for (key, entry) in v.as_object().expect("model object") {
-        let e = entry.as_array().expect("model entry");
-        let s = match e[0].as_str().unwrap() {
-            "attr" => Spec::Attr(packer_schema::AttrSpec {
-                name: e[1].as_str().unwrap().to_string(),
-                ty: cty(&e[2]),
-                required: e[3].as_bool().unwrap(),
-            }),
-            "block" => Spec::Block(packer_schema::BlockSpec {
-                type_name: e[1].as_str().unwrap().to_string(),
-                nested: object(&e[2]),
-                required: e[3].as_bool().unwrap(),
-            }),
-            "blocklist" => Spec::BlockList(packer_schema::BlockListSpec {
-                type_name: e[1].as_str().unwrap().to_string(),
-                nested: object(&e[2]),
-                min_items: e[3].as_i64().unwrap(),
-                max_items: e[4].as_i64().unwrap(),
-            }),
-            other => panic!("unknown spec kind {other}"),
-        };
-        spec.0.insert(key.clone(), s);
-    }
-    spec
-}
 
 fn compare(go: &ObjectSpec, ours: &ObjectSpec, prefix: &str, problems: &mut Vec<String>) {
     for (key, g) in &go.0 {
@@ -111,7 +70,7 @@ fn compare(go: &ObjectSpec, ours: &ObjectSpec, prefix: &str, problems: &mut Vec<
 
 fn go_model() -> ObjectSpec {
     let text = std::fs::read_to_string(MODEL).expect("vectors/nutanix-spec.model.json");
-    object(&serde_json::from_str(&text).unwrap())
+    packer_schema::spec_from_model_json(&serde_json::from_str(&text).unwrap()).unwrap()
 }
 
 #[test]
@@ -189,4 +148,50 @@ fn the_schema_is_stable_and_only_uses_kinds_both_wire_forms_carry() {
     }
     walk(&config_spec());
     assert_eq!(config_spec(), config_spec());
+}
+
+/// The cty JSON real hcldec produced for vectors/prepare/sample.pkr.hcl.body against the Go spec.
+const SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/vectors/prepare/sample.cty.json"
+);
+
+#[test]
+fn real_hcldec_output_for_the_go_spec_prepares_with_go_rules() {
+    use nutanix_config::{prepare_with, BootType, ImageType};
+    use packer_schema::{PackerVars, PrepareInput, TemplateKind};
+
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(SAMPLE).unwrap()).unwrap();
+    let value = doc["value"].clone();
+    let input = |v: Value| PrepareInput {
+        kind: TemplateKind::Hcl2,
+        packer: PackerVars::default(),
+        configs: vec![v],
+    };
+    // The sample enables a vTPM with the default legacy boot and sets no ssh_username: the Go plugin
+    // rejects both, and so do we.
+    let err = prepare_with(&input(value.clone()), &crate::helpers::ambient()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "vtpm.enabled: vTPM is not supported with legacy boot type; set boot_type to uefi or secure_boot\n\
+         ssh_username: An ssh_username must be specified with communicator = \"ssh\""
+    );
+    let mut fixed = value;
+    fixed["boot_type"] = Value::from("uefi");
+    fixed["ssh_username"] = Value::from("root");
+    let c = prepare_with(&input(fixed), &crate::helpers::ambient())
+        .unwrap()
+        .config;
+    assert_eq!(c.vm.boot_type, BootType::Uefi);
+    assert_eq!((c.vm.cpu, c.vm.memory_mb), (2, 4096));
+    assert_eq!(
+        c.boot.boot_command[1],
+        "linux ks=http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks.cfg<enter>"
+    );
+    assert_eq!(c.cd.cd_content.get("ks.cfg").map(String::as_str), Some("x"));
+    assert_eq!(c.vm.vm_disks.len(), 2);
+    assert_eq!(c.vm.vm_disks[1].image_type, Some(ImageType::Disk));
+    assert_eq!(c.vm.vm_disks[1].disk_size_gb, Some(10));
+    assert_eq!(c.vm.vm_nics[0].subnet_name.as_deref(), Some("vlan0"));
+    assert!(c.cluster.nutanix_insecure && c.vm.vtpm.enabled);
 }

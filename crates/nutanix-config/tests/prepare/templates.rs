@@ -19,11 +19,18 @@ fn templates_dir() -> PathBuf {
         .unwrap()
 }
 
+thread_local! {
+    /// The directory of the template being evaluated: Packer's `file()` resolves relative paths
+    /// against it (not against the working directory, unlike `cd_files` and other options).
+    static TEMPLATE_DIR: std::cell::RefCell<PathBuf> = const { std::cell::RefCell::new(PathBuf::new()) };
+}
+
 fn file_func(args: FuncArgs) -> Result<hcl::Value, String> {
     let path = args[0].as_str().ok_or("file: path must be a string")?;
-    std::fs::read_to_string(path)
+    let full = TEMPLATE_DIR.with(|d| d.borrow().join(path));
+    std::fs::read_to_string(&full)
         .map(hcl::Value::from)
-        .map_err(|e| format!("file({path}): {e}"))
+        .map_err(|e| format!("file({}): {e}", full.display()))
 }
 
 fn base64encode_func(args: FuncArgs) -> Result<hcl::Value, String> {
@@ -86,8 +93,11 @@ fn body_json(
     Ok(out)
 }
 
+/// A source's name and its evaluated body (or why it could not be evaluated).
+type Source = (String, Result<Map<String, Value>, String>);
+
 /// Every `source "nutanix" "<name>"` body of an HCL2 template, evaluated.
-fn hcl2_sources(path: &Path) -> Vec<(String, Result<Map<String, Value>, String>)> {
+fn hcl2_sources(path: &Path) -> Vec<Source> {
     let text = std::fs::read_to_string(path).unwrap();
     let body = hcl::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut ctx = Context::new();
@@ -101,6 +111,7 @@ fn hcl2_sources(path: &Path) -> Vec<(String, Result<Map<String, Value>, String>)
             .param(ParamType::String)
             .build(base64encode_func),
     );
+    TEMPLATE_DIR.with(|d| *d.borrow_mut() = path.parent().unwrap().to_path_buf());
     let root = path.parent().unwrap().display().to_string();
     ctx.declare_var(
         "path",

@@ -26,7 +26,10 @@ pub fn interop_spec() -> ObjectSpec {
         .attr("tags", CtyType::List(Box::new(CtyType::String)))
         .attr("labels", CtyType::Map(Box::new(CtyType::String)))
         .block("item", ObjectSpec::new().attr("x", CtyType::Number))
-        .block_list("items", ObjectSpec::new().attr("y", CtyType::List(Box::new(CtyType::String))))
+        .block_list(
+            "items",
+            ObjectSpec::new().attr("y", CtyType::List(Box::new(CtyType::String))),
+        )
 }
 
 /// Merges config objects in order; a null never overrides an earlier value (SDK semantics).
@@ -52,7 +55,11 @@ impl Builder for InteropBuilder {
 
     async fn prepare(&self, input: PrepareInput) -> PrepareOutcome {
         let merged = merge(&input.configs);
-        let name = merged.get("name").and_then(Json::as_str).unwrap_or_default().to_string();
+        let name = merged
+            .get("name")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string();
         *self.name.lock().unwrap_or_else(|p| p.into_inner()) = name.clone();
         let kind = match input.kind {
             TemplateKind::Hcl2 => "hcl2",
@@ -79,7 +86,10 @@ impl Builder for InteropBuilder {
         ui.machine("interop", &["a".into(), "b".into()]).await;
         let answer = ui.ask("question?").await.map_err(|e| e.to_string())?;
         ui.say(&format!("answer: {answer}")).await;
-        let progress = ui.track_progress("download", 1000).await.map_err(|e| e.to_string())?;
+        let progress = ui
+            .track_progress("download", 1000)
+            .await
+            .map_err(|e| e.to_string())?;
         for _ in 0..10 {
             progress.add(100).await;
         }
@@ -102,7 +112,9 @@ impl Builder for InteropBuilder {
                 Err("cancelled".into())
             }
             "no-artifact" => Ok(None),
-            _ => Ok(Some(Arc::new(InteropArtifact { destroy_fails: name == "destroy-fails" }))),
+            _ => Ok(Some(Arc::new(InteropArtifact {
+                destroy_fails: name == "destroy-fails",
+            }))),
         }
     }
 }
@@ -113,7 +125,12 @@ pub struct InteropArtifact {
 }
 
 fn map(entries: Vec<(&str, Value)>) -> Value {
-    Value::Map(entries.into_iter().map(|(k, v)| (Value::from(k), v)).collect())
+    Value::Map(
+        entries
+            .into_iter()
+            .map(|(k, v)| (Value::from(k), v))
+            .collect(),
+    )
 }
 
 #[async_trait::async_trait]

@@ -14,7 +14,13 @@ pub struct LocalCommunicator;
 #[async_trait::async_trait]
 impl Communicator for LocalCommunicator {
     async fn start(&self, cmd: RemoteCommand) -> Result<oneshot::Receiver<i64>, String> {
-        let piped = |present: bool| if present { Stdio::piped() } else { Stdio::null() };
+        let piped = |present: bool| {
+            if present {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            }
+        };
         let mut child = tokio::process::Command::new("sh")
             .arg("-c")
             .arg(&cmd.command)
@@ -57,10 +63,21 @@ impl Communicator for LocalCommunicator {
         Ok(rx)
     }
 
-    async fn upload(&self, dst: &str, mut data: BoxReader, _info: Option<FileInfo>) -> Result<(), String> {
-        let mut file = tokio::fs::File::create(dst).await.map_err(|e| format!("creating {dst}: {e}"))?;
-        tokio::io::copy(&mut data, &mut file).await.map_err(|e| format!("writing {dst}: {e}"))?;
-        file.flush().await.map_err(|e| format!("writing {dst}: {e}"))
+    async fn upload(
+        &self,
+        dst: &str,
+        mut data: BoxReader,
+        _info: Option<FileInfo>,
+    ) -> Result<(), String> {
+        let mut file = tokio::fs::File::create(dst)
+            .await
+            .map_err(|e| format!("creating {dst}: {e}"))?;
+        tokio::io::copy(&mut data, &mut file)
+            .await
+            .map_err(|e| format!("writing {dst}: {e}"))?;
+        file.flush()
+            .await
+            .map_err(|e| format!("writing {dst}: {e}"))
     }
 
     async fn upload_dir(&self, dst: &str, src: &str, exclude: &[String]) -> Result<(), String> {
@@ -68,9 +85,15 @@ impl Communicator for LocalCommunicator {
     }
 
     async fn download(&self, src: &str, mut out: BoxWriter) -> Result<(), String> {
-        let mut file = tokio::fs::File::open(src).await.map_err(|e| format!("opening {src}: {e}"))?;
-        tokio::io::copy(&mut file, &mut out).await.map_err(|e| format!("reading {src}: {e}"))?;
-        out.shutdown().await.map_err(|e| format!("sending {src}: {e}"))
+        let mut file = tokio::fs::File::open(src)
+            .await
+            .map_err(|e| format!("opening {src}: {e}"))?;
+        tokio::io::copy(&mut file, &mut out)
+            .await
+            .map_err(|e| format!("reading {src}: {e}"))?;
+        out.shutdown()
+            .await
+            .map_err(|e| format!("sending {src}: {e}"))
     }
 
     async fn download_dir(&self, src: &str, dst: &str, exclude: &[String]) -> Result<(), String> {
@@ -129,11 +152,14 @@ fn copy_dir(from: &Path, to: &Path, exclude: &[String]) -> Result<(), String> {
         }
         let path = entry.path();
         let target = to.join(&name);
-        let kind = entry.file_type().map_err(|e| format!("{}: {e}", path.display()))?;
+        let kind = entry
+            .file_type()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         if kind.is_dir() {
             copy_dir(&path, &target, exclude)?;
         } else {
-            std::fs::copy(&path, &target).map_err(|e| format!("{} -> {}: {e}", path.display(), target.display()))?;
+            std::fs::copy(&path, &target)
+                .map_err(|e| format!("{} -> {}: {e}", path.display(), target.display()))?;
         }
     }
     Ok(())
@@ -166,5 +192,6 @@ fn glob_match(pattern: &str, name: &str) -> bool {
             },
         }
     }
-    p.get(pi..).is_some_and(|rest| rest.iter().all(|&c| c == '*'))
+    p.get(pi..)
+        .is_some_and(|rest| rest.iter().all(|&c| c == '*'))
 }

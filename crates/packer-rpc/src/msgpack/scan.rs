@@ -124,7 +124,10 @@ impl ScanState {
             // Every owed value needs at least one more byte: reject impossible claims early.
             let least = end.saturating_add(owed_after);
             if least > max_len as u64 {
-                return Err(MsgpackError::TooLarge { len: least, max: max_len });
+                return Err(MsgpackError::TooLarge {
+                    len: least,
+                    max: max_len,
+                });
             }
             let end = end as usize; // end <= max_len, so it fits
             if buf.len() < end {
@@ -141,10 +144,11 @@ impl ScanState {
 /// limit, returning it and the number of bytes it used.
 pub fn decode_value(buf: &[u8]) -> Result<(rmpv::Value, usize), MsgpackError> {
     let mut rd = buf;
-    let value = rmpv::decode::read_value_with_max_depth(&mut rd, MAX_DEPTH).map_err(|e| match e {
-        rmpv::decode::Error::DepthLimitExceeded => MsgpackError::TooDeep { max: MAX_DEPTH / 2 },
-        other => MsgpackError::Decode(other.to_string()),
-    })?;
+    let value =
+        rmpv::decode::read_value_with_max_depth(&mut rd, MAX_DEPTH).map_err(|e| match e {
+            rmpv::decode::Error::DepthLimitExceeded => MsgpackError::TooDeep { max: MAX_DEPTH / 2 },
+            other => MsgpackError::Decode(other.to_string()),
+        })?;
     Ok((value, buf.len() - rd.len()))
 }
 
@@ -160,7 +164,8 @@ mod tests {
     #[test]
     fn scans_research_request_header_and_stops_before_body() {
         // §5.5: Builder.ConfigSpec request header followed by its nil body.
-        let msg = hex("82ad536572766963654d6574686f64b24275696c6465722e436f6e66696753706563a353657100c0");
+        let msg =
+            hex("82ad536572766963654d6574686f64b24275696c6465722e436f6e66696753706563a353657100c0");
         assert_eq!(scan_all(&msg).unwrap(), Some(msg.len() - 1));
         assert_eq!(scan_all(&msg[msg.len() - 1..]).unwrap(), Some(1));
     }
@@ -214,10 +219,22 @@ mod tests {
 
     #[test]
     fn rejects_reserved_marker_and_oversized_claims() {
-        assert!(matches!(scan_all(&[0x91, 0xc1]), Err(MsgpackError::ReservedMarker { offset: 1 })));
-        assert!(matches!(scan_all(&hex("c6ffffffff")), Err(MsgpackError::TooLarge { .. })));
-        assert!(matches!(scan_all(&hex("ddffffffff")), Err(MsgpackError::TooLarge { .. })));
-        assert!(matches!(scan_all(&hex("dfffffffff")), Err(MsgpackError::TooLarge { .. })));
+        assert!(matches!(
+            scan_all(&[0x91, 0xc1]),
+            Err(MsgpackError::ReservedMarker { offset: 1 })
+        ));
+        assert!(matches!(
+            scan_all(&hex("c6ffffffff")),
+            Err(MsgpackError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            scan_all(&hex("ddffffffff")),
+            Err(MsgpackError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            scan_all(&hex("dfffffffff")),
+            Err(MsgpackError::TooLarge { .. })
+        ));
         assert!(matches!(
             ScanState::default().scan(&hex("c4ff"), 100),
             Err(MsgpackError::TooLarge { .. })
@@ -229,7 +246,10 @@ mod tests {
         let mut deep = vec![0x91u8; 100_000];
         deep.push(0xc0);
         assert_eq!(scan_all(&deep).unwrap(), Some(deep.len()));
-        assert!(matches!(decode_value(&deep), Err(MsgpackError::TooDeep { .. })));
+        assert!(matches!(
+            decode_value(&deep),
+            Err(MsgpackError::TooDeep { .. })
+        ));
         let mut ok = vec![0x91u8; 200];
         ok.push(0xc0);
         assert!(decode_value(&ok).is_ok());

@@ -22,7 +22,11 @@ pub struct ViewError {
 
 impl ViewError {
     fn new(field: &str, expected: &'static str, found: &Value) -> Self {
-        Self { field: field.to_string(), expected, found: describe(found) }
+        Self {
+            field: field.to_string(),
+            expected,
+            found: describe(found),
+        }
     }
 }
 
@@ -54,9 +58,24 @@ impl<'a> Fields<'a> {
     /// Nil is a struct with every field at its zero value.
     pub fn new(what: &'a str, v: &'a Value, decl: &'a [&'a str]) -> Result<Self, ViewError> {
         match v {
-            Value::Map(m) => Ok(Self { what, map: Some(m), array: None, decl }),
-            Value::Array(a) => Ok(Self { what, map: None, array: Some(a), decl }),
-            Value::Nil => Ok(Self { what, map: None, array: None, decl }),
+            Value::Map(m) => Ok(Self {
+                what,
+                map: Some(m),
+                array: None,
+                decl,
+            }),
+            Value::Array(a) => Ok(Self {
+                what,
+                map: None,
+                array: Some(a),
+                decl,
+            }),
+            Value::Nil => Ok(Self {
+                what,
+                map: None,
+                array: None,
+                decl,
+            }),
             other => Err(ViewError::new(what, "a struct (map)", other)),
         }
     }
@@ -183,8 +202,14 @@ pub fn time(field: &str, v: &Value) -> Result<Option<DateTime<Utc>>, ViewError> 
                     ((d & 0x3_ffff_ffff) as i64, (d >> 34) as u32)
                 }
                 12 => {
-                    let n: [u8; 4] = data.get(..4).and_then(|s| s.try_into().ok()).ok_or_else(bad)?;
-                    let s: [u8; 8] = data.get(4..).and_then(|s| s.try_into().ok()).ok_or_else(bad)?;
+                    let n: [u8; 4] = data
+                        .get(..4)
+                        .and_then(|s| s.try_into().ok())
+                        .ok_or_else(bad)?;
+                    let s: [u8; 8] = data
+                        .get(4..)
+                        .and_then(|s| s.try_into().ok())
+                        .ok_or_else(bad)?;
                     (i64::from_be_bytes(s), u32::from_be_bytes(n))
                 }
                 _ => return Err(bad()),
@@ -192,7 +217,9 @@ pub fn time(field: &str, v: &Value) -> Result<Option<DateTime<Utc>>, ViewError> 
             if nsec >= 1_000_000_000 {
                 return Err(bad());
             }
-            DateTime::from_timestamp(sec, nsec).map(Some).ok_or_else(bad)
+            DateTime::from_timestamp(sec, nsec)
+                .map(Some)
+                .ok_or_else(bad)
         }
         other => Err(ViewError::new(field, "time.Time (timestamp ext -1)", other)),
     }

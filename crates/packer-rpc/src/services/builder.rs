@@ -67,7 +67,12 @@ pub(crate) struct BuilderService {
 
 impl BuilderService {
     pub(crate) fn new(builder: Arc<dyn Builder>, encoding: SpecEncoding, broker: Broker) -> Self {
-        Self { builder, encoding, broker, run_cancel: Mutex::new(None) }
+        Self {
+            builder,
+            encoding,
+            broker,
+            run_cancel: Mutex::new(None),
+        }
     }
 
     fn config_spec(&self) -> Result<Vec<u8>, CallError> {
@@ -82,22 +87,26 @@ impl BuilderService {
     async fn prepare(&self, args: Value) -> Result<Vec<u8>, CallError> {
         let input = decode_prepare_args(&args).map_err(CallError::failed)?;
         let outcome = self.builder.prepare(input).await;
-        Ok(encode_prepare_response(&outcome)?)
+        encode_prepare_response(&outcome)
     }
 
     async fn run(&self, args: Value) -> Result<Vec<u8>, CallError> {
         let p1 = view::u32("Builder.Run stream id", &args).map_err(CallError::failed)?;
-        let stream = self
-            .broker
-            .dial(p1)
-            .await
-            .map_err(|e| CallError::Failed(format!("dialing Packer's Ui/Hook stream {p1}: {e}")))?;
+        if p1 == 0 {
+            return Err(CallError::Failed(
+                "Builder.Run: stream id 0 is the root stream".into(),
+            ));
+        }
+        let stream =
+            self.broker.dial(p1).await.map_err(|e| {
+                CallError::Failed(format!("dialing Packer's Ui/Hook stream {p1}: {e}"))
+            })?;
         let client = Client::new(stream, format!("Ui/Hook stream {p1}"));
         let cancel = CancellationToken::new();
         *self.run_cancel.lock().unwrap_or_else(|p| p.into_inner()) = Some(cancel.clone());
         let ctx = RunContext {
             ui: Ui::new(client.clone()),
-            hook: Hook::new(client.clone(), self.broker.clone(), cancel.clone()),
+            hook: Hook::with_broker(client.clone(), self.broker.clone(), cancel.clone()),
             cancel,
         };
         let result = self.builder.run(ctx).await;
@@ -119,7 +128,9 @@ impl BuilderService {
                                 tracing::warn!(stream = id, error = %e, "artifact serving failed");
                             }
                         }
-                        Err(e) => tracing::warn!(stream = id, error = %e, "Packer never dialed the artifact stream"),
+                        Err(e) => {
+                            tracing::warn!(stream = id, error = %e, "Packer never dialed the artifact stream")
+                        }
                     }
                 });
                 id
@@ -132,7 +143,12 @@ impl BuilderService {
 
     fn cancel(&self) -> Result<Vec<u8>, CallError> {
         // Before any Run there is nothing to cancel (the Go SDK would panic here).
-        if let Some(token) = self.run_cancel.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some(token) = self
+            .run_cancel
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             tracing::info!("Packer cancelled the build");
             token.cancel();
         }
@@ -141,7 +157,9 @@ impl BuilderService {
 }
 
 /// Encodes `ConfigSpecResponse{ConfigSpec []byte}`.
-pub(crate) fn encode_config_spec_response(spec: &[u8]) -> Result<Vec<u8>, crate::msgpack::EncodeError> {
+pub(crate) fn encode_config_spec_response(
+    spec: &[u8],
+) -> Result<Vec<u8>, crate::msgpack::EncodeError> {
     let mut w = Writer::new();
     w.map_len(1).str("ConfigSpec").bin(spec);
     w.finish()
@@ -158,7 +176,8 @@ pub(crate) fn encode_prepare_response(outcome: &PrepareOutcome) -> Result<Vec<u8
     }
     let mut w = Writer::new();
     w.map_len(3);
-    w.str("GeneratedVars").strings(list(&outcome.generated_vars));
+    w.str("GeneratedVars")
+        .strings(list(&outcome.generated_vars));
     w.str("Warnings").strings(list(&outcome.warnings));
     w.str("Error");
     match &outcome.error {

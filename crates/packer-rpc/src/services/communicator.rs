@@ -56,7 +56,12 @@ pub trait Communicator: Send + Sync + 'static {
     /// ([`CMD_DISCONNECT`] when the connection dropped).
     async fn start(&self, cmd: RemoteCommand) -> Result<oneshot::Receiver<i64>, String>;
     /// Writes `data` (until EOF) to the file `dst` on the machine.
-    async fn upload(&self, dst: &str, data: BoxReader, info: Option<FileInfo>) -> Result<(), String>;
+    async fn upload(
+        &self,
+        dst: &str,
+        data: BoxReader,
+        info: Option<FileInfo>,
+    ) -> Result<(), String>;
     /// Copies the local directory `src` to `dst` on the machine, skipping `exclude` patterns.
     async fn upload_dir(&self, dst: &str, src: &str, exclude: &[String]) -> Result<(), String>;
     /// Streams the file `src` on the machine into `out`.
@@ -106,6 +111,12 @@ impl CommunicatorService {
     }
 
     async fn dial(&self, id: u32, what: &str) -> Result<BoxStream, CallError> {
+        // Broker id 0 is the root stream, never a sub-stream Packer accepts.
+        if id == 0 {
+            return Err(CallError::Failed(format!(
+                "no {what} stream id (0) in the request"
+            )));
+        }
         self.broker
             .dial(id)
             .await
@@ -116,7 +127,13 @@ impl CommunicatorService {
         let f = Fields::new(
             "CommunicatorStartArgs",
             &args,
-            &["Command", "StdinStreamId", "StdoutStreamId", "StderrStreamId", "ResponseStreamId"],
+            &[
+                "Command",
+                "StdinStreamId",
+                "StdoutStreamId",
+                "StderrStreamId",
+                "ResponseStreamId",
+            ],
         )
         .map_err(CallError::failed)?;
         let command = f.string("Command").map_err(CallError::failed)?;
@@ -135,7 +152,10 @@ impl CommunicatorService {
         if ids[0] != 0 {
             stdin_stream = Some(self.dial(ids[0], "stdin").await?);
         }
-        for (id, slot, what) in [(ids[1], &mut stdout, "stdout"), (ids[2], &mut stderr, "stderr")] {
+        for (id, slot, what) in [
+            (ids[1], &mut stdout, "stdout"),
+            (ids[2], &mut stderr, "stderr"),
+        ] {
             if id != 0 {
                 let stream = self.dial(id, what).await?;
                 let (writer, pump) = output_pipe(stream);
@@ -153,8 +173,19 @@ impl CommunicatorService {
             }
             None => (None, None),
         };
-        let cmd = RemoteCommand { command, stdin, stdout, stderr };
-        let exited = self.comm.start(cmd).await.map_err(CallError::Failed)?;
+        let cmd = RemoteCommand {
+            command,
+            stdin,
+            stdout,
+            stderr,
+        };
+        let exited = match self.comm.start(cmd).await {
+            Ok(exited) => exited,
+            Err(e) => {
+                let _ = response.shutdown().await;
+                return Err(CallError::Failed(e));
+            }
+        };
 
         tokio::spawn(async move {
             let status = exited.await.unwrap_or_else(|_| {
@@ -182,8 +213,12 @@ impl CommunicatorService {
     }
 
     async fn upload(&self, args: Value) -> Result<Vec<u8>, CallError> {
-        let f = Fields::new("CommunicatorUploadArgs", &args, &["Path", "ReaderStreamId", "FileInfo"])
-            .map_err(CallError::failed)?;
+        let f = Fields::new(
+            "CommunicatorUploadArgs",
+            &args,
+            &["Path", "ReaderStreamId", "FileInfo"],
+        )
+        .map_err(CallError::failed)?;
         let path = f.string("Path").map_err(CallError::failed)?;
         let id = f.u32("ReaderStreamId").map_err(CallError::failed)?;
         let info = decode_file_info(f.get("FileInfo")).map_err(CallError::failed)?;
@@ -196,8 +231,12 @@ impl CommunicatorService {
     }
 
     async fn download(&self, args: Value) -> Result<Vec<u8>, CallError> {
-        let f = Fields::new("CommunicatorDownloadArgs", &args, &["Path", "WriterStreamId"])
-            .map_err(CallError::failed)?;
+        let f = Fields::new(
+            "CommunicatorDownloadArgs",
+            &args,
+            &["Path", "WriterStreamId"],
+        )
+        .map_err(CallError::failed)?;
         let path = f.string("Path").map_err(CallError::failed)?;
         let id = f.u32("WriterStreamId").map_err(CallError::failed)?;
         let stream = self.dial(id, "download").await?;
@@ -210,7 +249,11 @@ impl CommunicatorService {
     }
 
     async fn dir(&self, args: Value, upload: bool) -> Result<Vec<u8>, CallError> {
-        let what = if upload { "CommunicatorUploadDirArgs" } else { "CommunicatorDownloadDirArgs" };
+        let what = if upload {
+            "CommunicatorUploadDirArgs"
+        } else {
+            "CommunicatorDownloadDirArgs"
+        };
         let f = Fields::new(what, &args, &["Dst", "Src", "Exclude"]).map_err(CallError::failed)?;
         let dst = f.string("Dst").map_err(CallError::failed)?;
         let src = f.string("Src").map_err(CallError::failed)?;

@@ -43,8 +43,23 @@ pub struct Hook {
 }
 
 impl Hook {
-    pub(crate) fn new(client: Client, broker: Broker, cancel: CancellationToken) -> Self {
-        Self { client, broker, cancel }
+    pub(crate) fn with_broker(client: Client, broker: Broker, cancel: CancellationToken) -> Self {
+        Self {
+            client,
+            broker,
+            cancel,
+        }
+    }
+
+    /// A Hook over an RPC client whose peer serves Packer's `Hook` (and `Ui`), opening hook
+    /// streams through `broker`; `cancel` is the build's token (Hook.Cancel is sent when it fires).
+    /// Public so builder tests can run against their own fake Packer.
+    pub fn new<B: packer_mux::StreamBroker>(
+        client: Client,
+        broker: B,
+        cancel: CancellationToken,
+    ) -> Self {
+        Self::with_broker(client, Arc::new(broker), cancel)
     }
 
     /// Runs hook `name` (`packer_provision`, `packer_cleanup_provision`) with `data`, serving
@@ -63,7 +78,10 @@ impl Hook {
             "Communicator",
             Arc::new(CommunicatorService::new(comm, self.broker.clone())),
         );
-        registry.register("Ui", Arc::new(ForwardingUi::new(self.client.clone(), registry.clone())));
+        registry.register(
+            "Ui",
+            Arc::new(ForwardingUi::new(self.client.clone(), registry.clone())),
+        );
         // Accept before publishing the id: Packer dials it as soon as Hook.Run arrives.
         let broker = self.broker.clone();
         tokio::spawn(async move {
@@ -74,7 +92,9 @@ impl Hook {
                         tracing::warn!(stream = id, error = %e, "hook stream serving failed");
                     }
                 }
-                Err(e) => tracing::warn!(stream = id, error = %e, "Packer never dialed the hook stream"),
+                Err(e) => {
+                    tracing::warn!(stream = id, error = %e, "Packer never dialed the hook stream")
+                }
             }
         });
 

@@ -89,10 +89,18 @@ pub fn decode_prepare_args(args: &Value) -> Result<PrepareInput, PrepareDecodeEr
                     Ok(other) => {
                         return Err(PrepareDecodeError::CtyJson {
                             index,
-                            reason: format!("the HCL2 body is a {}, not an object", json_kind(&other)),
+                            reason: format!(
+                                "the HCL2 body is a {}, not an object",
+                                json_kind(&other)
+                            ),
                         })
                     }
-                    Err(e) => return Err(PrepareDecodeError::CtyJson { index, reason: e.to_string() }),
+                    Err(e) => {
+                        return Err(PrepareDecodeError::CtyJson {
+                            index,
+                            reason: e.to_string(),
+                        })
+                    }
                 }
             }
             Value::Map(_) => match to_json(raw) {
@@ -101,7 +109,10 @@ pub fn decode_prepare_args(args: &Value) -> Result<PrepareInput, PrepareDecodeEr
                 Err(reason) => return Err(PrepareDecodeError::Value { index, reason }),
             },
             other => {
-                return Err(PrepareDecodeError::UnexpectedRaw { index, found: view::describe(other) })
+                return Err(PrepareDecodeError::UnexpectedRaw {
+                    index,
+                    found: view::describe(other),
+                })
             }
         };
         let rest = take_packer_vars(index, object, &mut input.packer)?;
@@ -128,12 +139,24 @@ fn take_packer_vars(
         if value.is_null() {
             continue;
         }
-        let bad = |expected| PrepareDecodeError::PackerVar { index, key: key.clone(), expected };
+        let bad = |expected| PrepareDecodeError::PackerVar {
+            index,
+            key: key.clone(),
+            expected,
+        };
         match key.as_str() {
-            "packer_build_name" => vars.build_name = weak_string(&value).ok_or_else(|| bad("a string"))?,
-            "packer_builder_type" => vars.builder_type = weak_string(&value).ok_or_else(|| bad("a string"))?,
-            "packer_core_version" => vars.core_version = weak_string(&value).ok_or_else(|| bad("a string"))?,
-            "packer_on_error" => vars.on_error = weak_string(&value).ok_or_else(|| bad("a string"))?,
+            "packer_build_name" => {
+                vars.build_name = weak_string(&value).ok_or_else(|| bad("a string"))?
+            }
+            "packer_builder_type" => {
+                vars.builder_type = weak_string(&value).ok_or_else(|| bad("a string"))?
+            }
+            "packer_core_version" => {
+                vars.core_version = weak_string(&value).ok_or_else(|| bad("a string"))?
+            }
+            "packer_on_error" => {
+                vars.on_error = weak_string(&value).ok_or_else(|| bad("a string"))?
+            }
             "packer_template_path" => {
                 vars.template_path = Some(weak_string(&value).ok_or_else(|| bad("a string"))?)
             }
@@ -215,7 +238,9 @@ fn to_json_at(v: &Value, path: &str) -> Result<Json, String> {
             (None, Some(n)) => Json::from(n),
             (None, None) => Json::Null,
         },
-        Value::F32(f) => serde_json::Number::from_f64(f64::from(*f)).map_or(Json::Null, Json::Number),
+        Value::F32(f) => {
+            serde_json::Number::from_f64(f64::from(*f)).map_or(Json::Null, Json::Number)
+        }
         Value::F64(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
         Value::String(s) => Json::String(String::from_utf8_lossy(s.as_bytes()).into_owned()),
         Value::Binary(b) => Json::String(String::from_utf8_lossy(b).into_owned()),

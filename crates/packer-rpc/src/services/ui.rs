@@ -33,7 +33,9 @@ fn str_arg(s: &str) -> Vec<u8> {
 }
 
 impl Ui {
-    pub(crate) fn new(client: Client) -> Self {
+    /// A Ui over an RPC client whose peer serves Packer's `Ui` service (what Builder.Run dials).
+    /// Public so builder tests can point a Ui at their own fake server.
+    pub fn new(client: Client) -> Self {
         Self { client }
     }
 
@@ -71,8 +73,10 @@ impl Ui {
     /// `interrupted` when the build is cancelled meanwhile.
     pub async fn ask(&self, query: &str) -> Result<String, RpcError> {
         let reply = self.client.call("Ui.Ask", &str_arg(query)).await?;
-        view::string("Ui.Ask reply", &reply)
-            .map_err(|e| RpcError::BadReply { method: "Ui.Ask".into(), reason: e.to_string() })
+        view::string("Ui.Ask reply", &reply).map_err(|e| RpcError::BadReply {
+            method: "Ui.Ask".into(),
+            reason: e.to_string(),
+        })
     }
 
     /// Starts a progress bar for `src` of `total` bytes (Go `Ui.TrackProgress` with
@@ -83,11 +87,15 @@ impl Ui {
             reason: e.to_string(),
         })?;
         let reply = self.client.call("Ui.NewTrackProgress", &args).await?;
-        let id = view::string("Ui.NewTrackProgress reply", &reply).map_err(|e| RpcError::BadReply {
-            method: "Ui.NewTrackProgress".into(),
-            reason: e.to_string(),
-        })?;
-        Ok(Progress { client: self.client.clone(), service: format!("Ui{id}") })
+        let id =
+            view::string("Ui.NewTrackProgress reply", &reply).map_err(|e| RpcError::BadReply {
+                method: "Ui.NewTrackProgress".into(),
+                reason: e.to_string(),
+            })?;
+        Ok(Progress {
+            client: self.client.clone(),
+            service: format!("Ui{id}"),
+        })
     }
 }
 
@@ -95,7 +103,8 @@ impl Ui {
 pub(crate) fn encode_machine_args(category: &str, args: &[String]) -> Result<Vec<u8>, EncodeError> {
     let mut w = Writer::new();
     w.map_len(2).str("Category").str(category);
-    w.str("Args").strings(if args.is_empty() { None } else { Some(args) });
+    w.str("Args")
+        .strings(if args.is_empty() { None } else { Some(args) });
     w.finish()
 }
 
@@ -118,7 +127,11 @@ impl Progress {
         let mut w = Writer::new();
         w.int(n);
         let method = format!("{}.Add", self.service);
-        if let Err(e) = self.client.call(&method, &w.finish().unwrap_or_default()).await {
+        if let Err(e) = self
+            .client
+            .call(&method, &w.finish().unwrap_or_default())
+            .await
+        {
             tracing::warn!(%method, error = %e, "progress update failed");
         }
     }
@@ -205,7 +218,8 @@ impl Service for ForwardingProgress {
         match method {
             "Add" => forward(&self.upstream, &format!("{}.Add", self.service), &args).await,
             "Close" => {
-                let result = forward(&self.upstream, &format!("{}.Close", self.service), &args).await;
+                let result =
+                    forward(&self.upstream, &format!("{}.Close", self.service), &args).await;
                 self.registry.unregister(&self.service);
                 result
             }

@@ -10,7 +10,7 @@ mod local_comm;
 
 use std::sync::{Arc, Mutex};
 
-use packer_mux::StreamBroker;
+use packer_mux::{Mode, Session};
 use rand::{RngCore, SeedableRng};
 use rmpv::Value;
 use serde_json::json;
@@ -18,6 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
 
 use super::util::{hex, map};
+use crate::broker::Broker as AnyBroker;
 use crate::client::Client;
 use crate::codec::NIL_BODY;
 use crate::msgpack::{view, Writer};
@@ -40,20 +41,51 @@ fn enc_value(v: &Value) -> Vec<u8> {
 
 /// Packer's side of one plugin connection.
 struct Packer {
-    broker: MemBroker,
+    broker: AnyBroker,
     root: Client,
     serving: tokio::task::JoinHandle<Result<(), ServeError>>,
 }
 
-async fn start(encoding: SpecEncoding) -> Packer {
-    let (plugin, packer) = MemBroker::pair();
-    let serving = tokio::spawn(serve_builder_on(
-        plugin,
-        Arc::new(builder::InteropBuilder::default()),
-        encoding,
-    ));
+/// What carries the broker streams: the in-memory broker, or packer-mux's real yamux session and
+/// broker over an in-memory connection (Packer as yamux client, the plugin as server).
+#[derive(Clone, Copy, Debug)]
+enum Transport {
+    Memory,
+    Yamux,
+}
+
+const TRANSPORTS: [Transport; 2] = [Transport::Memory, Transport::Yamux];
+
+async fn start_on(transport: Transport, encoding: SpecEncoding) -> Packer {
+    let builder = Arc::new(builder::InteropBuilder::default());
+    let (serving, packer): (_, AnyBroker) = match transport {
+        Transport::Memory => {
+            let (plugin, packer) = MemBroker::pair();
+            (
+                tokio::spawn(serve_builder_on(plugin, builder, encoding)),
+                Arc::new(packer),
+            )
+        }
+        Transport::Yamux => {
+            let (a, b) = tokio::io::duplex(1 << 20);
+            let plugin = packer_mux::Broker::new(Session::new(a, Mode::Server));
+            let packer = packer_mux::Broker::new(Session::new(b, Mode::Client));
+            (
+                tokio::spawn(serve_builder_on(plugin, builder, encoding)),
+                Arc::new(packer),
+            )
+        }
+    };
     let stream = packer.dial(0).await.unwrap();
-    Packer { broker: packer, root: Client::new(stream, "packer root"), serving }
+    Packer {
+        broker: packer,
+        root: Client::new(stream, "packer root"),
+        serving,
+    }
+}
+
+async fn start(encoding: SpecEncoding) -> Packer {
+    start_on(Transport::Memory, encoding).await
 }
 
 /// Packer's Ui, recording every call as a line.
@@ -81,7 +113,11 @@ struct Bar {
 impl Service for Bar {
     async fn call(&self, method: &str, args: Value) -> Result<Vec<u8>, CallError> {
         match method {
-            "Add" => self.ui.push(format!("add:{}:{}", self.id, view::i64("n", &args).unwrap())),
+            "Add" => self.ui.push(format!(
+                "add:{}:{}",
+                self.id,
+                view::i64("n", &args).unwrap()
+            )),
             "Close" => self.ui.push(format!("close:{}", self.id)),
             _ => return Err(CallError::NoMethod),
         }
@@ -115,13 +151,27 @@ impl Service for UiService {
                 }));
             }
             "NewTrackProgress" => {
-                let f = view::Fields::new("TrackProgressParameters", &args, &["Src", "TotalSize", "CurrentSize"])
-                    .unwrap();
+                let f = view::Fields::new(
+                    "TrackProgressParameters",
+                    &args,
+                    &["Src", "TotalSize", "CurrentSize"],
+                )
+                .unwrap();
                 let src = f.string("Src").unwrap();
-                ui.push(format!("progress:{src}:{}:{}", f.i64("TotalSize").unwrap(), f.i64("CurrentSize").unwrap()));
+                ui.push(format!(
+                    "progress:{src}:{}:{}",
+                    f.i64("TotalSize").unwrap(),
+                    f.i64("CurrentSize").unwrap()
+                ));
                 let id = format!("{src}Ab12Cd");
                 let registry = ui.registry.lock().unwrap().clone().unwrap();
-                registry.register(format!("Ui{id}"), Arc::new(Bar { ui: ui.clone(), id: id.clone() }));
+                registry.register(
+                    format!("Ui{id}"),
+                    Arc::new(Bar {
+                        ui: ui.clone(),
+                        id: id.clone(),
+                    }),
+                );
                 return Ok(enc(|w| {
                     w.str(&id);
                 }));
@@ -145,9 +195,11 @@ enum HookMode {
 
 struct HookService {
     mode: HookMode,
-    broker: MemBroker,
+    broker: AnyBroker,
     calls: Mutex<Vec<(String, Value)>>,
     cancelled: Notify,
+    /// Signalled (with a stored permit) at each Hook.Run.
+    ran: Notify,
     scratch: std::path::PathBuf,
 }
 
@@ -156,9 +208,14 @@ impl Service for HookService {
     async fn call(&self, method: &str, args: Value) -> Result<Vec<u8>, CallError> {
         match method {
             "Run" => {
-                let f = view::Fields::new("HookRunArgs", &args, &["Name", "Data", "StreamId"]).unwrap();
+                let f =
+                    view::Fields::new("HookRunArgs", &args, &["Name", "Data", "StreamId"]).unwrap();
                 let name = f.string("Name").unwrap();
-                self.calls.lock().unwrap().push((name, f.get("Data").clone()));
+                self.calls
+                    .lock()
+                    .unwrap()
+                    .push((name, f.get("Data").clone()));
+                self.ran.notify_one();
                 let h = f.u32("StreamId").unwrap();
                 let stream = self.broker.dial(h).await.map_err(CallError::failed)?;
                 let client = Client::new(stream, "hook stream (packer side)");
@@ -184,7 +241,7 @@ impl Service for HookService {
 /// Research §6.5: Go's gob `CommandFinished` type definition, then the value message.
 fn command_finished(value_hex: &str) -> Vec<u8> {
     let mut b = hex(
-        "2cff810301010f436f6d6d616e6446696e697368656401ff82000101010a45786974537461747573010400000000",
+        "2cff810301010f436f6d6d616e6446696e697368656401ff82000101010a457869745374617475730104000000",
     );
     b.extend(hex(value_hex));
     b
@@ -197,7 +254,12 @@ struct Remote {
 }
 
 /// Packer's communicator client: Communicator.Start with its streams, waiting for all of them.
-async fn remote(broker: &MemBroker, client: &Client, command: &str, stdin: Option<&[u8]>) -> Remote {
+async fn remote(
+    broker: &AnyBroker,
+    client: &Client,
+    command: &str,
+    stdin: Option<&[u8]>,
+) -> Remote {
     let mut ids = [0u32; 4];
     let mut stdin_task = None;
     if let Some(data) = stdin {
@@ -229,9 +291,14 @@ async fn remote(broker: &MemBroker, client: &Client, command: &str, stdin: Optio
     let resp = reader(ids[3]);
     let args = enc(|w| {
         w.map_len(5).str("Command").str(command);
-        for (k, id) in ["StdinStreamId", "StdoutStreamId", "StderrStreamId", "ResponseStreamId"]
-            .iter()
-            .zip(ids)
+        for (k, id) in [
+            "StdinStreamId",
+            "StdoutStreamId",
+            "StderrStreamId",
+            "ResponseStreamId",
+        ]
+        .iter()
+        .zip(ids)
         {
             w.str(k).uint(u64::from(id));
         }
@@ -240,7 +307,11 @@ async fn remote(broker: &MemBroker, client: &Client, command: &str, stdin: Optio
     if let Some(t) = stdin_task {
         t.await.unwrap();
     }
-    Remote { stdout: out.await.unwrap(), stderr: err.await.unwrap(), response: resp.await.unwrap() }
+    Remote {
+        stdout: out.await.unwrap(),
+        stderr: err.await.unwrap(),
+        response: resp.await.unwrap(),
+    }
 }
 
 fn fail(what: impl std::fmt::Display) -> CallError {
@@ -248,11 +319,18 @@ fn fail(what: impl std::fmt::Display) -> CallError {
 }
 
 /// A provisioner's workout of the plugin's Communicator and forwarding Ui.
-async fn provision(broker: &MemBroker, client: &Client, dir: &std::path::Path) -> Result<(), CallError> {
+async fn provision(
+    broker: &AnyBroker,
+    client: &Client,
+    dir: &std::path::Path,
+) -> Result<(), CallError> {
     // Exit statuses 0 / 1 / 255 and output streams.
     let r = remote(broker, client, "echo out; echo err >&2; exit 0", None).await;
     if (r.stdout.as_slice(), r.stderr.as_slice()) != (b"out\n".as_slice(), b"err\n".as_slice()) {
-        return Err(fail(format!("exit 0 outputs {:?} {:?}", r.stdout, r.stderr)));
+        return Err(fail(format!(
+            "exit 0 outputs {:?} {:?}",
+            r.stdout, r.stderr
+        )));
     }
     if r.response != command_finished("03ff8200") {
         return Err(fail(format!("exit 0 response {:02x?}", r.response)));
@@ -266,9 +344,18 @@ async fn provision(broker: &MemBroker, client: &Client, dir: &std::path::Path) -
     if r.response != command_finished("07ff8201fe01fe00") {
         return Err(fail(format!("exit 255 response {:02x?}", r.response)));
     }
-    let r = remote(broker, client, "cat", Some(b"piped through stdin\nsecond line\n")).await;
+    let r = remote(
+        broker,
+        client,
+        "cat",
+        Some(b"piped through stdin\nsecond line\n"),
+    )
+    .await;
     if r.stdout != b"piped through stdin\nsecond line\n" {
-        return Err(fail(format!("cat stdout {:?}", String::from_utf8_lossy(&r.stdout))));
+        return Err(fail(format!(
+            "cat stdout {:?}",
+            String::from_utf8_lossy(&r.stdout)
+        )));
     }
 
     // Upload then download 3 MiB (many pipe buffers' worth).
@@ -282,14 +369,22 @@ async fn provision(broker: &MemBroker, client: &Client, dir: &std::path::Path) -
         s.write_all(&payload).await.unwrap();
         s.shutdown().await.unwrap();
     });
-    let info = FileInfo { name: "big".into(), size: data.len() as i64, mode: 0o640, mod_time: None };
+    let info = FileInfo {
+        name: "big".into(),
+        size: data.len() as i64,
+        mode: 0o640,
+        mod_time: None,
+    };
     let args = enc(|w| {
         w.map_len(3).str("Path").str(dst.to_str().unwrap());
         w.str("ReaderStreamId").uint(u64::from(u));
         w.str("FileInfo");
         encode_file_info(w, Some(&info));
     });
-    client.call("Communicator.Upload", &args).await.map_err(fail)?;
+    client
+        .call("Communicator.Upload", &args)
+        .await
+        .map_err(fail)?;
     sender.await.unwrap();
     if std::fs::read(&dst).map_err(fail)? != data {
         return Err(fail("uploaded file differs"));
@@ -310,7 +405,10 @@ async fn provision(broker: &MemBroker, client: &Client, dir: &std::path::Path) -
         (args, receiver)
     };
     let (args, receiver) = download(dst.to_str().unwrap().to_string());
-    client.call("Communicator.Download", &args).await.map_err(fail)?;
+    client
+        .call("Communicator.Download", &args)
+        .await
+        .map_err(fail)?;
     if receiver.await.unwrap() != data {
         return Err(fail("downloaded file differs"));
     }
@@ -339,47 +437,94 @@ async fn provision(broker: &MemBroker, client: &Client, dir: &std::path::Path) -
         })
     };
     let src = format!("{}/", tree.display());
-    client.call("Communicator.UploadDir", &dir_args(&up, src, &["skip.log"])).await.map_err(fail)?;
+    client
+        .call("Communicator.UploadDir", &dir_args(&up, src, &["skip.log"]))
+        .await
+        .map_err(fail)?;
     if !up.join("sub/b.txt").exists() || up.join("skip.log").exists() {
         return Err(fail("UploadDir result"));
     }
     let down = dir.join("down");
     let src = format!("{}/", up.display());
-    client.call("Communicator.DownloadDir", &dir_args(&down, src, &["b.txt"])).await.map_err(fail)?;
+    client
+        .call(
+            "Communicator.DownloadDir",
+            &dir_args(&down, src, &["b.txt"]),
+        )
+        .await
+        .map_err(fail)?;
     if !down.join("a.txt").exists() || down.join("sub/b.txt").exists() {
         return Err(fail("DownloadDir result"));
     }
     let missing = format!("{}/", dir.join("nope").display());
-    if client.call("Communicator.UploadDir", &dir_args(&up, missing, &[])).await.is_ok() {
+    if client
+        .call("Communicator.UploadDir", &dir_args(&up, missing, &[]))
+        .await
+        .is_ok()
+    {
         return Err(fail("UploadDir of a missing directory succeeded"));
     }
 
     // The forwarding Ui, including a progress bar registered on this stream.
-    let s = |t: &str| enc(|w| {
-        w.str(t);
-    });
-    client.call("Ui.Say", &s("from the hook")).await.map_err(fail)?;
-    let answer = client.call("Ui.Ask", &s("hook question?")).await.map_err(fail)?;
+    let s = |t: &str| {
+        enc(|w| {
+            w.str(t);
+        })
+    };
+    client
+        .call("Ui.Say", &s("from the hook"))
+        .await
+        .map_err(fail)?;
+    let answer = client
+        .call("Ui.Ask", &s("hook question?"))
+        .await
+        .map_err(fail)?;
     if answer != Value::from("42") {
         return Err(fail(format!("forwarded Ask answered {answer:?}")));
     }
     let id = client
-        .call("Ui.NewTrackProgress", &enc_value(&map(&[
-            ("Src", Value::from("hookdl")),
-            ("TotalSize", Value::from(500)),
-            ("CurrentSize", Value::from(0)),
-        ])))
+        .call(
+            "Ui.NewTrackProgress",
+            &enc_value(&map(&[
+                ("Src", Value::from("hookdl")),
+                ("TotalSize", Value::from(500)),
+                ("CurrentSize", Value::from(0)),
+            ])),
+        )
         .await
         .map_err(fail)?;
     let id = view::string("id", &id).unwrap();
-    client.call(&format!("Ui{id}.Add"), &enc(|w| { w.int(500); })).await.map_err(fail)?;
-    client.call(&format!("Ui{id}.Close"), NIL_BODY).await.map_err(fail)?;
-    match client.call(&format!("Ui{id}.Add"), &enc(|w| { w.int(1); })).await {
+    client
+        .call(
+            &format!("Ui{id}.Add"),
+            &enc(|w| {
+                w.int(500);
+            }),
+        )
+        .await
+        .map_err(fail)?;
+    client
+        .call(&format!("Ui{id}.Close"), NIL_BODY)
+        .await
+        .map_err(fail)?;
+    match client
+        .call(
+            &format!("Ui{id}.Add"),
+            &enc(|w| {
+                w.int(1);
+            }),
+        )
+        .await
+    {
         Err(RpcError::Remote { message }) if message.starts_with("rpc: can't find service") => {}
         other => return Err(fail(format!("Add after Close: {other:?}"))),
     }
     match client.call("Communicator.Nope", NIL_BODY).await {
-        Err(RpcError::Remote { message }) if message == "rpc: can't find method Communicator.Nope" => Ok(()),
+        Err(RpcError::Remote { message })
+            if message == "rpc: can't find method Communicator.Nope" =>
+        {
+            Ok(())
+        }
         other => Err(fail(format!("unknown method: {other:?}"))),
     }
 }
@@ -391,7 +536,7 @@ struct RunStream {
     id: u32,
 }
 
-fn serve_run_stream(broker: &MemBroker, mode: HookMode, scratch: std::path::PathBuf) -> RunStream {
+fn serve_run_stream(broker: &AnyBroker, mode: HookMode, scratch: std::path::PathBuf) -> RunStream {
     let id = broker.next_id();
     let ui = Arc::new(RecordingUi::default());
     let hook = Arc::new(HookService {
@@ -399,6 +544,7 @@ fn serve_run_stream(broker: &MemBroker, mode: HookMode, scratch: std::path::Path
         broker: broker.clone(),
         calls: Mutex::new(Vec::new()),
         cancelled: Notify::new(),
+        ran: Notify::new(),
         scratch,
     });
     let registry = Registry::new();
@@ -439,15 +585,27 @@ async fn prepare_hcl2(p: &Packer, name: &str, build_name: &str) -> Value {
         ("packer_force", Value::from("false")),
         ("packer_on_error", Value::from("cleanup")),
     ]);
-    let args = map(&[("Configs", Value::Array(vec![vars, Value::Binary(interop_cty_json(name))]))]);
-    p.root.call("Builder.Prepare", &enc_value(&args)).await.unwrap()
+    let args = map(&[(
+        "Configs",
+        Value::Array(vec![vars, Value::Binary(interop_cty_json(name))]),
+    )]);
+    p.root
+        .call("Builder.Prepare", &enc_value(&args))
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
 async fn config_spec_is_sent_as_bin_in_the_chosen_encoding() {
     for (encoding, want) in [
-        (SpecEncoding::Gob, packer_schema::gob::encode_object_spec(&builder::interop_spec())),
-        (SpecEncoding::Protobuf, packer_schema::proto::encode_object_spec(&builder::interop_spec())),
+        (
+            SpecEncoding::Gob,
+            packer_schema::gob::encode_object_spec(&builder::interop_spec()),
+        ),
+        (
+            SpecEncoding::Protobuf,
+            packer_schema::proto::encode_object_spec(&builder::interop_spec()),
+        ),
     ] {
         let p = start(encoding).await;
         let reply = p.root.call("Builder.ConfigSpec", NIL_BODY).await.unwrap();
@@ -460,7 +618,10 @@ async fn prepare_hcl2_and_json_follow_the_interop_contract() {
     let p = start(SpecEncoding::Gob).await;
     let reply = prepare_hcl2(&p, "ok", "b1").await;
     let f = view::Fields::new("r", &reply, &["GeneratedVars", "Warnings", "Error"]).unwrap();
-    assert_eq!(f.strings("GeneratedVars").unwrap(), vec!["InteropVar".to_string()]);
+    assert_eq!(
+        f.strings("GeneratedVars").unwrap(),
+        vec!["InteropVar".to_string()]
+    );
     let warnings = f.strings("Warnings").unwrap();
     assert_eq!(warnings.len(), 3);
     let decoded: serde_json::Value =
@@ -476,13 +637,23 @@ async fn prepare_hcl2_and_json_follow_the_interop_contract() {
 
     let reply = prepare_hcl2(&p, "fail", "b1").await;
     let f = view::Fields::new("r", &reply, &["GeneratedVars", "Warnings", "Error"]).unwrap();
-    assert_eq!(f.get("Error"), &map(&[("Message", Value::from("name: must not be fail"))]));
+    assert_eq!(
+        f.get("Error"),
+        &map(&[("Message", Value::from("name: must not be fail"))])
+    );
 
     // Legacy JSON: the raw template object, then Packer's typed variables.
     let raw = map(&[("name", Value::from("j")), ("count", Value::F64(2.0))]);
-    let vars = map(&[("packer_build_name", Value::from("json-build")), ("packer_debug", Value::Boolean(false))]);
+    let vars = map(&[
+        ("packer_build_name", Value::from("json-build")),
+        ("packer_debug", Value::Boolean(false)),
+    ]);
     let args = map(&[("Configs", Value::Array(vec![raw, vars]))]);
-    let reply = p.root.call("Builder.Prepare", &enc_value(&args)).await.unwrap();
+    let reply = p
+        .root
+        .call("Builder.Prepare", &enc_value(&args))
+        .await
+        .unwrap();
     let f = view::Fields::new("r", &reply, &["GeneratedVars", "Warnings", "Error"]).unwrap();
     let warnings = f.strings("Warnings").unwrap();
     assert_eq!(warnings[0], r#"decoded: {"name":"j","count":2.0}"#);
@@ -499,8 +670,14 @@ async fn prepare_hcl2_and_json_follow_the_interop_contract() {
 
 #[tokio::test]
 async fn a_full_run_drives_ui_hook_communicator_and_serves_the_artifact() {
+    for transport in TRANSPORTS {
+        full_run(transport).await;
+    }
+}
+
+async fn full_run(transport: Transport) {
     let scratch = tempfile::tempdir().unwrap();
-    let p = start(SpecEncoding::Protobuf).await;
+    let p = start_on(transport, SpecEncoding::Protobuf).await;
     let _ = prepare_hcl2(&p, "ok", "full").await;
     let run = serve_run_stream(&p.broker, HookMode::Provision, scratch.path().to_path_buf());
     let reply = p.root.call("Builder.Run", &u32_arg(run.id)).await;
@@ -540,7 +717,11 @@ async fn a_full_run_drives_ui_hook_communicator_and_serves_the_artifact() {
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].0, "packer_provision");
     let data = calls[0].1.as_map().unwrap();
-    let get = |k: &str| data.iter().find(|(key, _)| view::key_is(key, k)).map(|(_, v)| v.clone());
+    let get = |k: &str| {
+        data.iter()
+            .find(|(key, _)| view::key_is(key, k))
+            .map(|(_, v)| v.clone())
+    };
     assert_eq!(get("Port"), Some(Value::from(22)));
     assert_eq!(get("Host"), Some(Value::from("127.0.0.1")));
     assert_eq!(get("ID"), Some(Value::from("interop-id")));
@@ -548,9 +729,18 @@ async fn a_full_run_drives_ui_hook_communicator_and_serves_the_artifact() {
     // The artifact, as Packer and post-processors query it.
     let s = p.broker.dial(artifact_id).await.unwrap();
     let a = Client::new(s, "artifact (packer side)");
-    assert_eq!(a.call("Artifact.BuilderId", NIL_BODY).await.unwrap(), Value::from("rust.interop"));
-    assert_eq!(a.call("Artifact.Id", NIL_BODY).await.unwrap(), Value::from("art-id"));
-    assert_eq!(a.call("Artifact.String", NIL_BODY).await.unwrap(), Value::from("interop artifact"));
+    assert_eq!(
+        a.call("Artifact.BuilderId", NIL_BODY).await.unwrap(),
+        Value::from("rust.interop")
+    );
+    assert_eq!(
+        a.call("Artifact.Id", NIL_BODY).await.unwrap(),
+        Value::from("art-id")
+    );
+    assert_eq!(
+        a.call("Artifact.String", NIL_BODY).await.unwrap(),
+        Value::from("interop artifact")
+    );
     assert_eq!(
         a.call("Artifact.Files", NIL_BODY).await.unwrap(),
         Value::Array(vec![Value::from("/tmp/a"), Value::from("/tmp/b")])
@@ -562,14 +752,20 @@ async fn a_full_run_drives_ui_hook_communicator_and_serves_the_artifact() {
         });
         async move { a.call("Artifact.State", &arg).await.unwrap() }
     };
-    assert_eq!(state("generated_data").await, map(&[("InteropVar", Value::from("value"))]));
+    assert_eq!(
+        state("generated_data").await,
+        map(&[("InteropVar", Value::from("value"))])
+    );
     let meta = state("par.artifact.metadata").await;
     let first = &meta.as_array().unwrap()[0];
     let f = view::Fields::new("Image", first, &[]).unwrap();
     assert_eq!(f.string("ImageID").unwrap(), "art-id");
     assert_eq!(f.get("Labels"), &map(&[("k", Value::from("v"))]));
     assert_eq!(state("unknown").await, Value::Nil);
-    assert_eq!(a.call("Artifact.Destroy", NIL_BODY).await.unwrap(), Value::Nil);
+    assert_eq!(
+        a.call("Artifact.Destroy", NIL_BODY).await.unwrap(),
+        Value::Nil
+    );
 
     // Packer closes the root stream: the plugin stops serving cleanly.
     p.root.close();
@@ -577,7 +773,11 @@ async fn a_full_run_drives_ui_hook_communicator_and_serves_the_artifact() {
 }
 
 async fn run_named(name: &str, mode: HookMode) -> (Packer, RunStream) {
-    let p = start(SpecEncoding::Gob).await;
+    run_named_on(Transport::Memory, name, mode).await
+}
+
+async fn run_named_on(transport: Transport, name: &str, mode: HookMode) -> (Packer, RunStream) {
+    let p = start_on(transport, SpecEncoding::Gob).await;
     let _ = prepare_hcl2(&p, name, "b").await;
     let run = serve_run_stream(&p.broker, mode, std::env::temp_dir());
     (p, run)
@@ -590,7 +790,11 @@ async fn no_artifact_replies_zero_and_destroy_failure_is_the_rpc_error() {
     assert_eq!(view::u32("id", &reply).unwrap(), 0);
 
     let (p, run) = run_named("destroy-fails", HookMode::Record).await;
-    let id = view::u32("id", &p.root.call("Builder.Run", &u32_arg(run.id)).await.unwrap()).unwrap();
+    let id = view::u32(
+        "id",
+        &p.root.call("Builder.Run", &u32_arg(run.id)).await.unwrap(),
+    )
+    .unwrap();
     let a = Client::new(p.broker.dial(id).await.unwrap(), "artifact");
     match a.call("Artifact.Destroy", NIL_BODY).await {
         Err(RpcError::Remote { message }) => assert_eq!(message, "destroy failed on purpose"),
@@ -600,16 +804,26 @@ async fn no_artifact_replies_zero_and_destroy_failure_is_the_rpc_error() {
 
 #[tokio::test]
 async fn cancel_during_run_reaches_the_builder() {
-    let (p, run) = run_named("cancel-me", HookMode::Record).await;
+    for transport in TRANSPORTS {
+        cancel_during_run(transport).await;
+    }
+}
+
+async fn cancel_during_run(transport: Transport) {
+    let (p, run) = run_named_on(transport, "cancel-me", HookMode::Record).await;
     // Cancel before Run is a no-op (the Go SDK would panic).
-    assert_eq!(p.root.call("Builder.Cancel", NIL_BODY).await.unwrap(), Value::Nil);
+    assert_eq!(
+        p.root.call("Builder.Cancel", NIL_BODY).await.unwrap(),
+        Value::Nil
+    );
     let root = p.root.clone();
     let pending = tokio::spawn(async move { root.call("Builder.Run", &u32_arg(run.id)).await });
     // Wait until the build is past its hook (so it is waiting for cancellation), then cancel.
-    while run.hook.calls.lock().unwrap().is_empty() {
-        tokio::task::yield_now().await;
-    }
-    assert_eq!(p.root.call("Builder.Cancel", NIL_BODY).await.unwrap(), Value::Nil);
+    run.hook.ran.notified().await;
+    assert_eq!(
+        p.root.call("Builder.Cancel", NIL_BODY).await.unwrap(),
+        Value::Nil
+    );
     match pending.await.unwrap() {
         Err(RpcError::Remote { message }) => assert_eq!(message, "cancelled"),
         other => panic!("{other:?}"),
@@ -618,12 +832,16 @@ async fn cancel_during_run_reaches_the_builder() {
 
 #[tokio::test]
 async fn cancel_during_hook_run_sends_hook_cancel() {
-    let (p, run) = run_named("ok", HookMode::WaitForCancel).await;
+    for transport in TRANSPORTS {
+        cancel_during_hook(transport).await;
+    }
+}
+
+async fn cancel_during_hook(transport: Transport) {
+    let (p, run) = run_named_on(transport, "ok", HookMode::WaitForCancel).await;
     let root = p.root.clone();
     let pending = tokio::spawn(async move { root.call("Builder.Run", &u32_arg(run.id)).await });
-    while run.hook.calls.lock().unwrap().is_empty() {
-        tokio::task::yield_now().await;
-    }
+    run.hook.ran.notified().await;
     p.root.call("Builder.Cancel", NIL_BODY).await.unwrap();
     // Packer's hook saw Hook.Cancel and failed; the builder reports that error.
     match pending.await.unwrap() {

@@ -22,51 +22,94 @@ fn written(f: impl FnOnce(&mut Writer)) -> Vec<u8> {
 #[test]
 fn go_signed_ints_use_int_markers_above_127() {
     for i in [
-        0i64, 127, 128, 200, 32767, 32768, 70000, 2147483647, 2147483648, -1, -32, -33, -128, -129,
-        -32768, -32769, -2147483648, -2147483649,
+        0i64,
+        127,
+        128,
+        200,
+        32767,
+        32768,
+        70000,
+        2147483647,
+        2147483648,
+        -1,
+        -32,
+        -33,
+        -128,
+        -129,
+        -32768,
+        -32769,
+        -2147483648,
+        -2147483649,
     ] {
-        assert_ugorji(&format!("int:{i}"), &written(|w| {
-            w.int(i);
-        }));
+        assert_ugorji(
+            &format!("int:{i}"),
+            &written(|w| {
+                w.int(i);
+            }),
+        );
     }
 }
 
 #[test]
 fn go_unsigned_ints_use_uint_markers() {
-    for u in [0u64, 127, 128, 200, 255, 256, 65535, 65536, 4294967295, 4294967296] {
-        assert_ugorji(&format!("uint:{u}"), &written(|w| {
-            w.uint(u);
-        }));
+    for u in [
+        0u64, 127, 128, 200, 255, 256, 65535, 65536, 4294967295, 4294967296,
+    ] {
+        assert_ugorji(
+            &format!("uint:{u}"),
+            &written(|w| {
+                w.uint(u);
+            }),
+        );
     }
-    assert_ugorji("filemode:0644", &written(|w| {
-        w.uint(0o644);
-    }));
+    assert_ugorji(
+        "filemode:0644",
+        &written(|w| {
+            w.uint(0o644);
+        }),
+    );
 }
 
 #[test]
 fn strings_bins_arrays_and_floats_match_ugorji() {
     for n in [3usize, 31, 32, 300, 70000] {
-        let s = if n == 3 { "abc".to_string() } else { "x".repeat(n) };
-        assert_ugorji(&format!("str:{n}"), &written(|w| {
-            w.str(&s);
-        }));
+        let s = if n == 3 {
+            "abc".to_string()
+        } else {
+            "x".repeat(n)
+        };
+        assert_ugorji(
+            &format!("str:{n}"),
+            &written(|w| {
+                w.str(&s);
+            }),
+        );
     }
     for n in [0usize, 300, 70000] {
-        assert_ugorji(&format!("bin:{n}"), &written(|w| {
-            w.bin(&vec![7u8; n]);
-        }));
+        assert_ugorji(
+            &format!("bin:{n}"),
+            &written(|w| {
+                w.bin(&vec![7u8; n]);
+            }),
+        );
     }
     for n in [16usize, 70000] {
-        assert_ugorji(&format!("array:{n}"), &written(|w| {
-            w.array_len(n);
-            for _ in 0..n {
-                w.int(0);
-            }
-        }));
+        assert_ugorji(
+            &format!("array:{n}"),
+            &written(|w| {
+                w.array_len(n);
+                for _ in 0..n {
+                    w.int(0);
+                }
+            }),
+        );
     }
-    assert_ugorji("float64:1.5", &written(|w| {
-        w.f64(1.5);
-    }));
+    assert_ugorji(
+        "float64:1.5",
+        &written(|w| {
+            w.f64(1.5);
+        }),
+    );
     assert_ugorji("emptystruct", ERROR_BODY);
 }
 
@@ -84,11 +127,18 @@ fn times_match_ugorji_and_read_back() {
             w.time(Some(t));
         });
         assert_ugorji(name, &bytes);
-        assert_eq!(view::time(name, &decode(&bytes)).unwrap(), Some(t), "{name}");
+        assert_eq!(
+            view::time(name, &decode(&bytes)).unwrap(),
+            Some(t),
+            "{name}"
+        );
     }
-    assert_ugorji("time:zero", &written(|w| {
-        w.time(None);
-    }));
+    assert_ugorji(
+        "time:zero",
+        &written(|w| {
+            w.time(None);
+        }),
+    );
 }
 
 #[test]
@@ -109,11 +159,21 @@ fn upload_args_with_file_info_round_trip() {
 
     // Decoding Go's bytes gives the same FileInfo; a nil *fileInfo is None.
     let v = decode(&hex(super::util::ugorji("upload:fi")));
-    let f = view::Fields::new("CommunicatorUploadArgs", &v, &["Path", "ReaderStreamId", "FileInfo"]).unwrap();
+    let f = view::Fields::new(
+        "CommunicatorUploadArgs",
+        &v,
+        &["Path", "ReaderStreamId", "FileInfo"],
+    )
+    .unwrap();
     assert_eq!(f.u32("ReaderStreamId").unwrap(), 300);
     assert_eq!(decode_file_info(f.get("FileInfo")).unwrap(), Some(info));
     let v = decode(&hex(super::util::ugorji("upload:nofi")));
-    let f = view::Fields::new("CommunicatorUploadArgs", &v, &["Path", "ReaderStreamId", "FileInfo"]).unwrap();
+    let f = view::Fields::new(
+        "CommunicatorUploadArgs",
+        &v,
+        &["Path", "ReaderStreamId", "FileInfo"],
+    )
+    .unwrap();
     assert_eq!(decode_file_info(f.get("FileInfo")).unwrap(), None);
 }
 
@@ -121,7 +181,10 @@ fn upload_args_with_file_info_round_trip() {
 fn hook_run_args_match_go() {
     let mut data = HookData::new();
     data.insert("Port".into(), Value::from(2222));
-    assert_ugorji("hookrun:port", &encode_hook_run_args("packer_provision", &data, 200).unwrap());
+    assert_ugorji(
+        "hookrun:port",
+        &encode_hook_run_args("packer_provision", &data, 200).unwrap(),
+    );
 
     // research §6.3 capture: HookRunArgs{packer_provision, {ID:x}, 2}
     let mut data = HookData::new();
@@ -134,33 +197,54 @@ fn hook_run_args_match_go() {
 
 #[test]
 fn ui_arguments_match_go() {
-    assert_ugorji("machine", &encode_machine_args("interop", &["a".into(), "b".into()]).unwrap());
+    assert_ugorji(
+        "machine",
+        &encode_machine_args("interop", &["a".into(), "b".into()]).unwrap(),
+    );
     assert_ugorji("machine:nil", &encode_machine_args("c", &[]).unwrap());
-    assert_ugorji("progress", &encode_track_progress_args("download", 1000, 0).unwrap());
+    assert_ugorji(
+        "progress",
+        &encode_track_progress_args("download", 1000, 0).unwrap(),
+    );
 }
 
 #[test]
 fn builder_replies_match_go() {
-    assert_ugorji("prepare:nil", &encode_prepare_response(&PrepareOutcome::default()).unwrap());
+    assert_ugorji(
+        "prepare:nil",
+        &encode_prepare_response(&PrepareOutcome::default()).unwrap(),
+    );
     let full = PrepareOutcome {
         generated_vars: vec!["InteropVar".into()],
         warnings: vec!["w".into()],
         error: Some("name: must not be fail".into()),
     };
     assert_ugorji("prepare:full", &encode_prepare_response(&full).unwrap());
-    assert_ugorji("configspec", &encode_config_spec_response(&[1, 2, 3]).unwrap());
+    assert_ugorji(
+        "configspec",
+        &encode_config_spec_response(&[1, 2, 3]).unwrap(),
+    );
 }
 
 #[test]
 fn dynamic_values_match_go() {
     let state = map(&[("InteropVar", Value::from("value"))]);
-    assert_ugorji("state:generated", &written(|w| {
-        w.value(&state);
-    }));
+    assert_ugorji(
+        "state:generated",
+        &written(|w| {
+            w.value(&state);
+        }),
+    );
     // []interface{}{int64(300), uint32(300), "s", []byte("b"), nil, 2.5, true, []string{}}
     let bytes = written(|w| {
         w.array_len(8);
-        w.value(&Value::from(300i64)).uint(300).str("s").bin(b"b").nil().f64(2.5).bool(true);
+        w.value(&Value::from(300i64))
+            .uint(300)
+            .str("s")
+            .bin(b"b")
+            .nil()
+            .f64(2.5)
+            .bool(true);
         w.strings(Some(&[]));
     });
     assert_ugorji("nested", &bytes);
@@ -169,7 +253,10 @@ fn dynamic_values_match_go() {
 #[test]
 fn headers_match_research_captures() {
     let req = codec::encode_request(
-        &RequestHeader { service_method: "Builder.Prepare".into(), seq: 0 },
+        &RequestHeader {
+            service_method: "Builder.Prepare".into(),
+            seq: 0,
+        },
         &[],
     );
     assert_eq!(
@@ -177,7 +264,11 @@ fn headers_match_research_captures() {
         "82ad536572766963654d6574686f64af4275696c6465722e50726570617265a353657100"
     );
     let ok = codec::encode_response(
-        &ResponseHeader { service_method: "Builder.Prepare".into(), seq: 0, error: String::new() },
+        &ResponseHeader {
+            service_method: "Builder.Prepare".into(),
+            seq: 0,
+            error: String::new(),
+        },
         &[],
     );
     assert_eq!(
@@ -185,7 +276,11 @@ fn headers_match_research_captures() {
         "83ad536572766963654d6574686f64af4275696c6465722e50726570617265a353657100a54572726f72a0"
     );
     let boom = codec::encode_response(
-        &ResponseHeader { service_method: "Builder.Run".into(), seq: 1, error: "boom".into() },
+        &ResponseHeader {
+            service_method: "Builder.Run".into(),
+            seq: 1,
+            error: "boom".into(),
+        },
         &[],
     );
     assert_eq!(
@@ -193,7 +288,10 @@ fn headers_match_research_captures() {
         "83ad536572766963654d6574686f64ab4275696c6465722e52756ea353657101a54572726f72a4626f6f6d"
     );
     let full = codec::encode_request(
-        &RequestHeader { service_method: "Builder.ConfigSpec".into(), seq: 0 },
+        &RequestHeader {
+            service_method: "Builder.ConfigSpec".into(),
+            seq: 0,
+        },
         NIL_BODY,
     );
     assert_eq!(
@@ -202,7 +300,10 @@ fn headers_match_research_captures() {
     );
     // And they decode back.
     let h = codec::decode_response_header(&decode(&boom)).unwrap();
-    assert_eq!((h.service_method.as_str(), h.seq, h.error.as_str()), ("Builder.Run", 1, "boom"));
+    assert_eq!(
+        (h.service_method.as_str(), h.seq, h.error.as_str()),
+        ("Builder.Run", 1, "boom")
+    );
 }
 
 #[test]
@@ -219,12 +320,20 @@ fn captured_prepare_request_frames_and_decodes() {
     assert!(dec.next_value().unwrap().is_none());
     dec.feed(&msg[30..]);
     let header = codec::decode_request_header(&dec.next_value().unwrap().unwrap()).unwrap();
-    assert_eq!(header, RequestHeader { service_method: "Builder.Prepare".into(), seq: 1 });
+    assert_eq!(
+        header,
+        RequestHeader {
+            service_method: "Builder.Prepare".into(),
+            seq: 1
+        }
+    );
     let body = dec.next_value().unwrap().unwrap();
     assert!(dec.next_value().unwrap().is_none());
     dec.finish().unwrap();
     let f = view::Fields::new("BuilderPrepareArgs", &body, &["Configs"]).unwrap();
-    let Value::Array(configs) = f.get("Configs") else { panic!("Configs not an array") };
+    let Value::Array(configs) = f.get("Configs") else {
+        panic!("Configs not an array")
+    };
     assert_eq!(configs[0], map(&[("packer_build_name", Value::from("x"))]));
     assert_eq!(configs[1], Value::Binary(b"{}".to_vec()));
 }

@@ -9,7 +9,10 @@ use crate::services::prepare::{decode_prepare_args, PrepareDecodeError};
 
 /// /work/shared/vectors/prepare/sample.cty.json: real cty JSON for sample.pkr.hcl.body.
 pub(crate) fn sample_cty_json() -> Vec<u8> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/prepare/sample.cty.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/vectors/prepare/sample.cty.json"
+    );
     std::fs::read(path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
 }
 
@@ -31,7 +34,8 @@ fn hcl2_vars() -> Value {
 
 #[test]
 fn hcl2_form_reads_string_vars_and_the_cty_body() {
-    let input = decode_prepare_args(&args(vec![hcl2_vars(), Value::Binary(sample_cty_json())])).unwrap();
+    let input =
+        decode_prepare_args(&args(vec![hcl2_vars(), Value::Binary(sample_cty_json())])).unwrap();
     assert_eq!(input.kind, TemplateKind::Hcl2);
     let p = &input.packer;
     assert_eq!(p.build_name, "centos");
@@ -41,7 +45,11 @@ fn hcl2_form_reads_string_vars_and_the_cty_body() {
     assert!(p.force);
     assert_eq!(p.on_error, "cleanup");
     assert_eq!(p.template_path, None);
-    assert_eq!(input.configs.len(), 1, "the vars map holds only packer_* keys");
+    assert_eq!(
+        input.configs.len(),
+        1,
+        "the vars map holds only packer_* keys"
+    );
     let body = &input.configs[0];
     // Values from sample.pkr.hcl.body, as hcldec decoded them.
     assert_eq!(body["cpu"], json!(2));
@@ -52,7 +60,11 @@ fn hcl2_form_reads_string_vars_and_the_cty_body() {
     assert_eq!(body["vm_disks"][1]["source_image_name"], json!(null));
     assert_eq!(body["vtpm"], json!({"enabled": true}));
     assert_eq!(body["gpu"], json!([]));
-    assert_eq!(body["nutanix_port"], json!(null), "unset attributes stay null");
+    assert_eq!(
+        body["nutanix_port"],
+        json!(null),
+        "unset attributes stay null"
+    );
     // packer_* keys of the body (all null here) go to PackerVars, not into the config.
     assert!(body.get("packer_build_name").is_none());
     // The null packer_build_name in the body did not erase the value from the first raw.
@@ -65,9 +77,15 @@ fn legacy_json_form_reads_the_template_object_and_typed_vars() {
         ("name", Value::from("fail")),
         ("count", Value::F64(3.0)),
         ("enabled", Value::Boolean(true)),
-        ("tags", Value::Array(vec![Value::from("a"), Value::from("b")])),
+        (
+            "tags",
+            Value::Array(vec![Value::from("a"), Value::from("b")]),
+        ),
         ("labels", map(&[("k", Value::from("v"))])),
-        ("items", Value::Array(vec![map(&[("y", Value::Array(vec![Value::from("z")]))])])),
+        (
+            "items",
+            Value::Array(vec![map(&[("y", Value::Array(vec![Value::from("z")]))])]),
+        ),
     ]);
     let packer_config = map(&[
         ("packer_build_name", Value::from("interop")),
@@ -77,8 +95,14 @@ fn legacy_json_form_reads_the_template_object_and_typed_vars() {
         ("packer_force", Value::Boolean(false)),
         ("packer_on_error", Value::from("abort")),
         ("packer_template_path", Value::from("/t/template.json")),
-        ("packer_user_variables", map(&[("region", Value::from("eu"))])),
-        ("packer_sensitive_variables", Value::Array(vec![Value::from("password")])),
+        (
+            "packer_user_variables",
+            map(&[("region", Value::from("eu"))]),
+        ),
+        (
+            "packer_sensitive_variables",
+            Value::Array(vec![Value::from("password")]),
+        ),
     ]);
     let input = decode_prepare_args(&args(vec![template, packer_config])).unwrap();
     assert_eq!(input.kind, TemplateKind::LegacyJson);
@@ -88,12 +112,17 @@ fn legacy_json_form_reads_the_template_object_and_typed_vars() {
     assert!(!p.force);
     assert_eq!(p.on_error, "abort");
     assert_eq!(p.template_path.as_deref(), Some("/t/template.json"));
-    assert_eq!(p.user_variables.get("region").map(String::as_str), Some("eu"));
+    assert_eq!(
+        p.user_variables.get("region").map(String::as_str),
+        Some("eu")
+    );
     assert_eq!(p.sensitive_variables, vec!["password".to_string()]);
     assert_eq!(
         input.configs,
-        vec![json!({"name": "fail", "count": 3.0, "enabled": true, "tags": ["a", "b"],
-                    "labels": {"k": "v"}, "items": [{"y": ["z"]}]})]
+        vec![
+            json!({"name": "fail", "count": 3.0, "enabled": true, "tags": ["a", "b"],
+                    "labels": {"k": "v"}, "items": [{"y": ["z"]}]})
+        ]
     );
 }
 
@@ -101,7 +130,10 @@ fn legacy_json_form_reads_the_template_object_and_typed_vars() {
 fn nil_sensitive_list_and_nil_raws_are_accepted() {
     // Packer < 1.14 omits packer_sensitive_variables; >= 1.14 may send nil. A JSON builder with only
     // name/type gives a nil first raw.
-    let vars = map(&[("packer_build_name", Value::from("b")), ("packer_sensitive_variables", Value::Nil)]);
+    let vars = map(&[
+        ("packer_build_name", Value::from("b")),
+        ("packer_sensitive_variables", Value::Nil),
+    ]);
     let input = decode_prepare_args(&args(vec![Value::Nil, vars])).unwrap();
     assert_eq!(input.kind, TemplateKind::LegacyJson);
     assert!(input.configs.is_empty());
@@ -123,7 +155,10 @@ fn malformed_arguments_are_errors_that_name_the_culprit() {
     ));
     assert_eq!(
         decode_prepare_args(&args(vec![hcl2_vars(), Value::from(7)])),
-        Err(PrepareDecodeError::UnexpectedRaw { index: 1, found: "integer".into() })
+        Err(PrepareDecodeError::UnexpectedRaw {
+            index: 1,
+            found: "integer".into()
+        })
     );
     let bad_bool = map(&[("packer_debug", Value::from("maybe"))]);
     match decode_prepare_args(&args(vec![bad_bool])) {

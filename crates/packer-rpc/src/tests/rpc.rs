@@ -40,18 +40,38 @@ impl Service for TestService {
     }
 }
 
-fn start_server() -> (DuplexStream, Arc<Notify>, tokio::task::JoinHandle<Result<(), ServeError>>) {
+fn start_server() -> (
+    DuplexStream,
+    Arc<Notify>,
+    tokio::task::JoinHandle<Result<(), ServeError>>,
+) {
     let (peer, ours) = tokio::io::duplex(64 * 1024);
     let release = Arc::new(Notify::new());
     let registry = Registry::new();
-    registry.register("Test", Arc::new(TestService { release: release.clone() }));
-    registry.register("Ui.dotted", Arc::new(TestService { release: release.clone() }));
+    registry.register(
+        "Test",
+        Arc::new(TestService {
+            release: release.clone(),
+        }),
+    );
+    registry.register(
+        "Ui.dotted",
+        Arc::new(TestService {
+            release: release.clone(),
+        }),
+    );
     let task = tokio::spawn(async move { serve(ours, registry, "test").await });
     (peer, release, task)
 }
 
 fn request(method: &str, seq: u64, body: &[u8]) -> Vec<u8> {
-    codec::encode_request(&RequestHeader { service_method: method.into(), seq }, body)
+    codec::encode_request(
+        &RequestHeader {
+            service_method: method.into(),
+            seq,
+        },
+        body,
+    )
 }
 
 async fn next_value(rd: &mut DuplexStream, dec: &mut ValueDecoder) -> Value {
@@ -78,17 +98,24 @@ async fn read_response(rd: &mut DuplexStream, dec: &mut ValueDecoder) -> (Respon
 async fn unknown_method_body_is_consumed_and_the_stream_stays_in_step() {
     let (mut peer, _release, _task) = start_server();
     // An unknown method with a non-trivial body, then a valid call.
-    peer.write_all(&request("Test.Nope", 3, &hex("81a17892c0c3"))).await.unwrap();
-    peer.write_all(&request("Test.Echo", 4, &hex("a26869"))).await.unwrap();
+    peer.write_all(&request("Test.Nope", 3, &hex("81a17892c0c3")))
+        .await
+        .unwrap();
+    peer.write_all(&request("Test.Echo", 4, &hex("a26869")))
+        .await
+        .unwrap();
     let mut dec = ValueDecoder::new();
-    let mut got = vec![
+    let mut got = [
         read_response(&mut peer, &mut dec).await,
         read_response(&mut peer, &mut dec).await,
     ];
     got.sort_by_key(|(h, _)| h.seq);
     assert_eq!(got[0].0.error, "rpc: can't find method Test.Nope");
     assert_eq!(got[0].1, Value::Map(vec![]));
-    assert_eq!((got[1].0.error.as_str(), &got[1].1), ("", &Value::from("hi")));
+    assert_eq!(
+        (got[1].0.error.as_str(), &got[1].1),
+        ("", &Value::from("hi"))
+    );
 }
 
 #[tokio::test]
@@ -96,10 +123,17 @@ async fn research_unknown_method_reply_bytes() {
     // research §5.5: error response to Builder.Nope seq 3, byte for byte.
     let (peer, ours) = tokio::io::duplex(4096);
     let registry = Registry::new();
-    registry.register("Builder", Arc::new(TestService { release: Arc::new(Notify::new()) }));
+    registry.register(
+        "Builder",
+        Arc::new(TestService {
+            release: Arc::new(Notify::new()),
+        }),
+    );
     let task = tokio::spawn(serve(ours, registry, "t"));
     let (mut rd, mut wr) = tokio::io::split(peer);
-    wr.write_all(&request("Builder.Nope", 3, NIL_BODY)).await.unwrap();
+    wr.write_all(&request("Builder.Nope", 3, NIL_BODY))
+        .await
+        .unwrap();
     wr.shutdown().await.unwrap();
     let mut out = Vec::new();
     rd.read_to_end(&mut out).await.unwrap();
@@ -115,10 +149,18 @@ async fn research_unknown_method_reply_bytes() {
 #[tokio::test]
 async fn unknown_service_and_ill_formed_names_get_gos_texts() {
     let (mut peer, _release, _task) = start_server();
-    peer.write_all(&request("Nope.Echo", 0, NIL_BODY)).await.unwrap();
-    peer.write_all(&request("NoDotAtAll", 1, &hex("93010203"))).await.unwrap();
-    peer.write_all(&request("Ui.dotted.Echo", 2, &hex("a178"))).await.unwrap();
-    peer.write_all(&request("Test.Fail", 3, NIL_BODY)).await.unwrap();
+    peer.write_all(&request("Nope.Echo", 0, NIL_BODY))
+        .await
+        .unwrap();
+    peer.write_all(&request("NoDotAtAll", 1, &hex("93010203")))
+        .await
+        .unwrap();
+    peer.write_all(&request("Ui.dotted.Echo", 2, &hex("a178")))
+        .await
+        .unwrap();
+    peer.write_all(&request("Test.Fail", 3, NIL_BODY))
+        .await
+        .unwrap();
     let mut dec = ValueDecoder::new();
     let mut got = Vec::new();
     for _ in 0..4 {
@@ -127,9 +169,15 @@ async fn unknown_service_and_ill_formed_names_get_gos_texts() {
     got.sort_by_key(|(h, _)| h.seq);
     assert_eq!(got[0].0.error, "rpc: can't find service Nope.Echo");
     assert_eq!(got[0].1, Value::Map(vec![]));
-    assert_eq!(got[1].0.error, "rpc: service/method request ill-formed: NoDotAtAll");
+    assert_eq!(
+        got[1].0.error,
+        "rpc: service/method request ill-formed: NoDotAtAll"
+    );
     // Split at the LAST dot: service "Ui.dotted", method "Echo".
-    assert_eq!((got[2].0.error.as_str(), &got[2].1), ("", &Value::from("x")));
+    assert_eq!(
+        (got[2].0.error.as_str(), &got[2].1),
+        ("", &Value::from("x"))
+    );
     assert_eq!(got[3].0.error, "it failed");
     assert_eq!(got[3].0.service_method, "Test.Fail");
 }
@@ -137,8 +185,12 @@ async fn unknown_service_and_ill_formed_names_get_gos_texts() {
 #[tokio::test]
 async fn replies_go_out_in_completion_order() {
     let (mut peer, release, _task) = start_server();
-    peer.write_all(&request("Test.Slow", 0, NIL_BODY)).await.unwrap();
-    peer.write_all(&request("Test.Echo", 1, &hex("01"))).await.unwrap();
+    peer.write_all(&request("Test.Slow", 0, NIL_BODY))
+        .await
+        .unwrap();
+    peer.write_all(&request("Test.Echo", 1, &hex("01")))
+        .await
+        .unwrap();
     let mut dec = ValueDecoder::new();
     let (first, _) = read_response(&mut peer, &mut dec).await;
     assert_eq!(first.seq, 1, "the fast call must not wait for the slow one");
@@ -152,7 +204,9 @@ async fn replies_go_out_in_completion_order() {
 async fn end_of_stream_waits_for_calls_in_flight_then_closes() {
     let (peer, release, task) = start_server();
     let (mut rd, mut wr) = tokio::io::split(peer);
-    wr.write_all(&request("Test.Slow", 7, NIL_BODY)).await.unwrap();
+    wr.write_all(&request("Test.Slow", 7, NIL_BODY))
+        .await
+        .unwrap();
     wr.shutdown().await.unwrap();
     // Give the server time to see EOF, then let the call finish.
     tokio::task::yield_now().await;
@@ -170,7 +224,9 @@ async fn end_of_stream_waits_for_calls_in_flight_then_closes() {
 #[tokio::test]
 async fn a_panicking_handler_still_gets_an_error_reply() {
     let (mut peer, _release, _task) = start_server();
-    peer.write_all(&request("Test.Panic", 0, NIL_BODY)).await.unwrap();
+    peer.write_all(&request("Test.Panic", 0, NIL_BODY))
+        .await
+        .unwrap();
     let mut dec = ValueDecoder::new();
     let (h, body) = read_response(&mut peer, &mut dec).await;
     assert!(h.error.contains("Test.Panic"), "{}", h.error);
@@ -195,20 +251,35 @@ async fn serve_bytes(input: Vec<u8>) -> Result<(), ServeError> {
 #[tokio::test]
 async fn malformed_and_truncated_streams_end_with_an_error() {
     // A header that is not a map.
-    assert!(matches!(serve_bytes(hex("2a c0")).await, Err(ServeError::Codec(_))));
+    assert!(matches!(
+        serve_bytes(hex("2a c0")).await,
+        Err(ServeError::Codec(_))
+    ));
     // A header whose ServiceMethod is a number.
     assert!(matches!(
         serve_bytes(hex("82ad536572766963654d6574686f6401a353657100c0")).await,
         Err(ServeError::Codec(_))
     ));
     // The reserved marker.
-    assert!(matches!(serve_bytes(hex("c1")).await, Err(ServeError::Codec(_))));
+    assert!(matches!(
+        serve_bytes(hex("c1")).await,
+        Err(ServeError::Codec(_))
+    ));
     // Cut inside the header, and between header and body.
     let full = request("Test.Echo", 0, NIL_BODY);
-    assert!(matches!(serve_bytes(full[..10].to_vec()).await, Err(ServeError::Codec(_))));
-    assert!(matches!(serve_bytes(full[..full.len() - 1].to_vec()).await, Err(ServeError::Codec(_))));
+    assert!(matches!(
+        serve_bytes(full[..10].to_vec()).await,
+        Err(ServeError::Codec(_))
+    ));
+    assert!(matches!(
+        serve_bytes(full[..full.len() - 1].to_vec()).await,
+        Err(ServeError::Codec(_))
+    ));
     // A length claim beyond the limit fails at once instead of buffering.
-    assert!(matches!(serve_bytes(hex("c6ffffffff")).await, Err(ServeError::Codec(_))));
+    assert!(matches!(
+        serve_bytes(hex("c6ffffffff")).await,
+        Err(ServeError::Codec(_))
+    ));
     // A clean stream ends cleanly.
     assert!(serve_bytes(full).await.is_ok());
 }
@@ -248,14 +319,9 @@ fn random_bytes_never_panic_the_decoder() {
             let end = rng.random_range(at + 1..=bytes.len());
             dec.feed(&bytes[at..end]);
             at = end;
-            loop {
-                match dec.next_value() {
-                    Ok(Some(v)) => {
-                        let _ = codec::decode_request_header(&v);
-                        let _ = crate::services::prepare::decode_prepare_args(&v);
-                    }
-                    Ok(None) | Err(_) => break,
-                }
+            while let Ok(Some(v)) = dec.next_value() {
+                let _ = codec::decode_request_header(&v);
+                let _ = crate::services::prepare::decode_prepare_args(&v);
             }
         }
         let _ = dec.finish();
@@ -288,7 +354,9 @@ async fn client_matches_out_of_order_replies_by_seq() {
             reqs.push((h, body));
             if b.is_none() {
                 let c2 = c2.clone();
-                b = Some(tokio::spawn(async move { c2.call("Svc.B", &hex("a162")).await }));
+                b = Some(tokio::spawn(
+                    async move { c2.call("Svc.B", &hex("a162")).await },
+                ));
             }
             continue;
         }
@@ -296,16 +364,28 @@ async fn client_matches_out_of_order_replies_by_seq() {
         let n = peer.read(&mut buf).await.unwrap();
         dec.feed(&buf[..n]);
     }
-    assert_eq!((reqs[0].0.seq, reqs[0].0.service_method.as_str()), (0, "Svc.A"));
-    assert_eq!((reqs[1].0.seq, reqs[1].0.service_method.as_str()), (1, "Svc.B"));
+    assert_eq!(
+        (reqs[0].0.seq, reqs[0].0.service_method.as_str()),
+        (0, "Svc.A")
+    );
+    assert_eq!(
+        (reqs[1].0.seq, reqs[1].0.service_method.as_str()),
+        (1, "Svc.B")
+    );
     // Reply to B first, then A with an error.
     let reply = |seq, error: &str, body: &[u8]| {
         codec::encode_response(
-            &ResponseHeader { service_method: "x".into(), seq, error: error.into() },
+            &ResponseHeader {
+                service_method: "x".into(),
+                seq,
+                error: error.into(),
+            },
             body,
         )
     };
-    peer.write_all(&reply(1, "", &hex("a3626262"))).await.unwrap();
+    peer.write_all(&reply(1, "", &hex("a3626262")))
+        .await
+        .unwrap();
     peer.write_all(&reply(0, "boom", ERROR_BODY)).await.unwrap();
     let b = b.unwrap().await.unwrap().unwrap();
     assert_eq!(b, Value::from("bbb"));
@@ -326,7 +406,10 @@ async fn client_fails_pending_calls_when_the_stream_ends() {
     drop(peer);
     assert!(matches!(call.await.unwrap(), Err(RpcError::Closed { .. })));
     // Later calls fail at once.
-    assert!(matches!(client.call("Svc.X", NIL_BODY).await, Err(RpcError::Closed { .. })));
+    assert!(matches!(
+        client.call("Svc.X", NIL_BODY).await,
+        Err(RpcError::Closed { .. })
+    ));
 }
 
 #[tokio::test]
@@ -347,7 +430,11 @@ async fn client_close_sends_eof_after_queued_calls() {
     assert_eq!(h.service_method, "Svc.Last");
     // The reply to a call made before close still arrives.
     wr.write_all(&codec::encode_response(
-        &ResponseHeader { service_method: h.service_method, seq: h.seq, error: String::new() },
+        &ResponseHeader {
+            service_method: h.service_method,
+            seq: h.seq,
+            error: String::new(),
+        },
         NIL_BODY,
     ))
     .await

@@ -48,5 +48,10 @@ pub(crate) fn decode(bytes: &[u8]) -> Value {
 
 /// Builds a msgpack map with string keys.
 pub(crate) fn map(entries: &[(&str, Value)]) -> Value {
-    Value::Map(entries.iter().map(|(k, v)| (Value::from(*k), v.clone())).collect())
+    Value::Map(
+        entries
+            .iter()
+            .map(|(k, v)| (Value::from(*k), v.clone()))
+            .collect(),
+    )
 }

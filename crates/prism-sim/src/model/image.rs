@@ -1,5 +1,5 @@
 //! Images: creation from a URL (a "download" that takes time and may fail), from a VM disk (the
-//! disk's size is copied), or empty for a later upload; updates, deletion (refused while a VM
+//! disk's size is copied), or empty for a later upload; updates, deletion (optionally refused while a VM
 //! uses the image), and the bookkeeping of uploads and downloads.
 
 use std::path::PathBuf;
@@ -421,8 +421,8 @@ impl Store {
         Ok(self.accepted("image", &core, &task))
     }
 
-    /// `DELETE /images/{uuid}`. The task fails while a VM (not itself being deleted) has a
-    /// disk cloned from the image.
+    /// `DELETE /images/{uuid}`. With `refuse_deleting_images_in_use`, the task fails while a
+    /// VM (not itself being deleted) has a disk cloned from the image.
     pub(crate) fn delete_image(
         &mut self,
         now: Duration,
@@ -438,10 +438,11 @@ impl Store {
         if let Some((t, _)) = core.in_flight.iter().find(|(_, op)| op.is_delete()) {
             return Ok(self.delete_accepted("image", &core, t));
         }
+        let strict = self.cfg.refuse_deleting_images_in_use;
         let user = self
             .vms
             .iter()
-            .find(|v| !v.core.deleting() && v.uses_image(uuid));
+            .find(|v| strict && !v.core.deleting() && v.uses_image(uuid));
         let failure = user.map(|v| {
             format!(
                 "INVALID_ARGUMENT: Image {} ({uuid}) is in use by VM {} ({})",

@@ -32,6 +32,10 @@ pub struct StoreConfig {
     pub ip_delay: Duration,
     /// The IP VMs report once powered on; None means VMs never get one.
     pub vm_ip: Option<IpAddr>,
+    /// Fail image deletions while a live VM has a disk cloned from the image. Off by default:
+    /// AHV clones image data into VM disks, and the Go plugin v1.2.1 deletes its CD image
+    /// before the VM on every successful build without leaks being reported.
+    pub refuse_deleting_images_in_use: bool,
 }
 
 /// A fault that shapes the task created by the current request.

@@ -12,12 +12,17 @@ const TASK: Duration = Duration::from_millis(1000);
 const IP_DELAY: Duration = Duration::from_millis(500);
 
 fn store() -> Store {
+    store_with(false)
+}
+
+fn store_with(refuse_in_use: bool) -> Store {
     Store::new(
         Inventory::default_inventory(),
         StoreConfig {
             task_duration: TASK,
             ip_delay: IP_DELAY,
             vm_ip: Some("127.0.0.1".parse().unwrap()),
+            refuse_deleting_images_in_use: refuse_in_use,
         },
         chrono::DateTime::parse_from_rfc3339("2025-01-02T03:04:05Z")
             .unwrap()
@@ -374,8 +379,31 @@ fn unreachable_url_and_bad_checksum_fail_the_task() {
 }
 
 #[test]
-fn image_from_vm_disk_copies_its_size_and_blocks_deletion_of_the_source() {
+fn images_in_use_can_be_deleted_by_default() {
     let mut s = store();
+    create_vm(&mut s, ms(0), "vm1");
+    let r = call(
+        &mut s,
+        ms(1000),
+        Route::Delete(Kind::Image, d::IMAGE_ISO_UUID.into()),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        task_status(&mut s, ms(2000), &task_of(&r))["status"],
+        "SUCCEEDED"
+    );
+    assert_eq!(
+        get(&mut s, ms(2000), Kind::Image, d::IMAGE_ISO_UUID)
+            .unwrap_err()
+            .status,
+        404
+    );
+}
+
+#[test]
+fn image_from_vm_disk_copies_its_size_and_blocks_deletion_of_the_source() {
+    let mut s = store_with(true);
     let (vm, _) = create_vm(&mut s, ms(0), "vm1");
     let v = get(&mut s, ms(1000), Kind::Vm, &vm).unwrap();
     let disk = v["spec"]["resources"]["disk_list"][1]["uuid"]

@@ -35,7 +35,11 @@ impl Shared {
 }
 
 impl AsyncWrite for Shared {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, b: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        b: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         self.0.lock().unwrap().extend_from_slice(b);
         Poll::Ready(Ok(b.len()))
     }
@@ -127,10 +131,18 @@ impl Pattern {
 }
 
 impl AsyncRead for Pattern {
-    fn poll_read(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         let n = (buf.remaining() as u64).min(self.remaining) as usize;
         // Whole 8-byte steps keep the stream independent of read sizes.
-        let n = if n < self.remaining as usize { n - n % 8 } else { n };
+        let n = if n < self.remaining as usize {
+            n - n % 8
+        } else {
+            n
+        };
         if n == 0 && self.remaining > 0 {
             // Caller buffer smaller than 8 bytes: give a partial word (stream stays valid only
             // for callers with big buffers, which is all of ours).
@@ -163,7 +175,11 @@ impl HashSink {
 }
 
 impl AsyncWrite for HashSink {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, b: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        b: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         let mut g = self.0.lock().unwrap();
         g.0.update(b);
         g.1 += b.len() as u64;
@@ -181,7 +197,11 @@ impl AsyncWrite for HashSink {
 pub async fn remote_sha256(comm: &SshCommunicator, path: &str) -> String {
     let out = run(comm, &format!("sha256sum '{path}'")).await;
     assert_eq!(out.code, 0, "sha256sum failed: {}", out.stderr);
-    out.stdout.split_whitespace().next().unwrap_or_default().to_string()
+    out.stdout
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Peak resident memory of this process (VmHWM), in KiB.

@@ -1,0 +1,213 @@
+//! The `cd_files` / `cd_content` / `cd_label` image: the public entry point and the thin
+//! blocking driver that streams file contents into the planned layout.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::collect::{collect, unix_seconds};
+use crate::error::CdError;
+use crate::iso::encode::SECTOR;
+use crate::iso::layout::{check_label, plan, Options, Plan, MAX_EXTENT};
+use crate::tree::Source;
+
+/// Packer's `CDConfig` after template decoding: what goes on the CD and under which label.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CdSpec {
+    /// `cd_files`: paths or Go globs, relative ones against `base_dir`; a directory is added
+    /// with its name unless the entry ends with `/` (then its contents).
+    pub files: Vec<String>,
+    /// `cd_content`: path inside the CD → file content; wins over `cd_files`.
+    pub content: BTreeMap<String, String>,
+    /// `cd_label`: the volume label, case kept; empty means Packer's default `packer`.
+    pub label: String,
+    /// Where relative `cd_files` entries start (Packer uses its working directory).
+    pub base_dir: PathBuf,
+}
+
+impl CdSpec {
+    /// Whether Packer would skip the CD altogether (no `cd_files`, no `cd_content`); the
+    /// builder checks this before calling [`build_iso`], which refuses an empty spec.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty() && self.content.is_empty()
+    }
+}
+
+/// A finished image, for the step that uploads it and later deletes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltIso {
+    /// The image (`packer….iso` in the output directory); the caller removes it.
+    pub path: PathBuf,
+    /// Its size in bytes (a multiple of 2048).
+    pub size: u64,
+    /// Every file on the CD, `/`-separated, in name order, for the build log.
+    pub files: Vec<String>,
+}
+
+/// Builds the ISO 9660 image (Joliet + Rock Ridge) Packer's `StepCreateCD` would make,
+/// without any external tool, streaming local files so that large ones never sit in memory.
+///
+/// The work runs on tokio's blocking pool; dropping the future stops it at the next chunk
+/// boundary and removes the partial image.
+pub async fn build_iso(spec: &CdSpec, out_dir: &Path) -> Result<BuiltIso, CdError> {
+    build_iso_with(spec, out_dir, unix_seconds(SystemTime::now()), MAX_EXTENT).await
+}
+
+/// [`build_iso`] with the clock and the per-record extent limit as inputs (tests use a small
+/// limit to exercise multi-extent files without writing 4 GiB).
+pub(crate) async fn build_iso_with(
+    spec: &CdSpec,
+    out_dir: &Path,
+    now: i64,
+    max_extent: u32,
+) -> Result<BuiltIso, CdError> {
+    let spec = spec.clone();
+    let out_dir = out_dir.to_path_buf();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let guard = CancelOnDrop(cancel.clone());
+    let result = tokio::task::spawn_blocking(move || build_blocking(&spec, &out_dir, now, max_extent, &cancel))
+        .await
+        .map_err(|e| CdError::Task(e.to_string()))?;
+    drop(guard);
+    result
+}
+
+/// Tells the blocking writer to stop when the async caller goes away.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+fn build_blocking(
+    spec: &CdSpec,
+    out_dir: &Path,
+    now: i64,
+    max_extent: u32,
+    cancel: &AtomicBool,
+) -> Result<BuiltIso, CdError> {
+    if spec.is_empty() {
+        return Err(CdError::Empty);
+    }
+    let label = if spec.label.is_empty() { "packer" } else { spec.label.as_str() };
+    check_label(label)?;
+    let root = collect(&spec.files, &spec.content, &spec.base_dir, now)?;
+    let plan = plan(
+        &root,
+        &Options {
+            label,
+            now,
+            max_extent,
+        },
+    )?;
+    let output_error = |source| CdError::Output {
+        path: out_dir.to_owned(),
+        source,
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix("packer")
+        .suffix(".iso")
+        .tempfile_in(out_dir)
+        .map_err(output_error)?;
+    let size = write_image(&plan, tmp.as_file_mut(), cancel).map_err(|e| match e {
+        WriteError::Output(source) => CdError::Output {
+            path: tmp.path().to_owned(),
+            source,
+        },
+        WriteError::Cd(e) => e,
+    })?;
+    let (_, path) = tmp.keep().map_err(|e| output_error(e.error))?;
+    let files = root.file_paths();
+    tracing::info!(path = %path.display(), size, files = files.len(), label, "CD image written");
+    Ok(BuiltIso { path, size, files })
+}
+
+/// A write failure on the image itself, or a problem with a source.
+enum WriteError {
+    Output(io::Error),
+    Cd(CdError),
+}
+
+impl From<io::Error> for WriteError {
+    fn from(e: io::Error) -> Self {
+        Self::Output(e)
+    }
+}
+
+/// Copy buffer: large enough for throughput, small enough to look at the cancel flag often.
+const BUF: usize = 1 << 20;
+
+/// Writes `plan`'s head, then each file at its sector, zero-padded; returns the image size.
+fn write_image(plan: &Plan<'_>, out: &mut File, cancel: &AtomicBool) -> Result<u64, WriteError> {
+    out.write_all(&plan.head)?;
+    let mut pos = plan.head.len() as u64;
+    for placed in &plan.files {
+        if pos != u64::from(placed.sector) * SECTOR as u64 {
+            return Err(WriteError::Cd(CdError::TooLarge("internal layout error".into())));
+        }
+        let len = placed.file.len;
+        match &placed.file.source {
+            Source::Inline(text) => out.write_all(text.as_bytes())?,
+            Source::Host(path) => copy_host_file(path, len, out, cancel)?,
+        }
+        pos += len;
+        let pad = (SECTOR as u64 - pos % SECTOR as u64) % SECTOR as u64;
+        out.write_all(&vec![0u8; pad as usize])?;
+        pos += pad;
+    }
+    if pos != u64::from(plan.total_sectors) * SECTOR as u64 {
+        return Err(WriteError::Cd(CdError::TooLarge("internal layout error".into())));
+    }
+    out.flush()?;
+    Ok(pos)
+}
+
+/// Streams exactly `len` bytes of `path` (as measured when the layout was made) into `out`,
+/// failing if the file is now shorter or longer.
+fn copy_host_file(path: &Path, len: u64, out: &mut File, cancel: &AtomicBool) -> Result<(), WriteError> {
+    let source_error = |source| {
+        WriteError::Cd(CdError::Source {
+            entry: "cd_files".into(),
+            path: path.to_owned(),
+            source,
+        })
+    };
+    let changed = || {
+        WriteError::Cd(CdError::SourceChanged {
+            path: path.to_owned(),
+            expected: len,
+        })
+    };
+    let mut src = File::open(path).map_err(source_error)?;
+    let mut buf = vec![0u8; BUF.min(usize::try_from(len).unwrap_or(BUF)).max(1)];
+    let mut remaining = len;
+    while remaining > 0 {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(WriteError::Output(io::Error::new(
+                io::ErrorKind::Interrupted,
+                "the build was cancelled",
+            )));
+        }
+        let want = buf.len().min(usize::try_from(remaining).unwrap_or(usize::MAX));
+        let chunk = buf.get_mut(..want).unwrap_or_default();
+        let n = match src.read(chunk) {
+            Ok(0) => return Err(changed()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(source_error(e)),
+        };
+        out.write_all(chunk.get(..n).unwrap_or_default())?;
+        remaining -= n as u64;
+    }
+    let mut probe = [0u8; 1];
+    if src.read(&mut probe).map_err(source_error)? != 0 {
+        return Err(changed());
+    }
+    Ok(())
+}

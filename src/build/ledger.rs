@@ -1,0 +1,570 @@
+//! The cleanup ledger: the one list of everything the build created, and the rules that decide,
+//! at the end, what is deleted and what is kept.
+//!
+//! An entry is written BEFORE its create request is sent (the build picks the UUID and sends it
+//! in `metadata.uuid`), so no interleaving of cancel, timeout or lost connection can leave an
+//! entity the ledger does not know. Cleanup walks the entries newest first, on success, failure
+//! and cancel alike, deletes what the rules say, awaits each deletion, and reports what it kept
+//! and what it could not remove, with UUIDs.
+//!
+//! The rules ([`decide`]) are a pure function of the entry, the outcome and the user's options,
+//! so they are tested as a table; the walk itself talks to Prism through [`Remover`].
+
+use std::fmt;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::report::Reporter;
+
+/// What kind of thing an entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// The build VM.
+    Vm,
+    /// An image the build uploaded or had Prism download for a disk.
+    SourceImage,
+    /// The image holding the cd_files/cd_content ISO.
+    CdImage,
+    /// An image made from a VM disk: the build's output.
+    OutputImage,
+    /// An exported file in output_directory.
+    LocalFile,
+}
+
+/// How far the creation got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// The create request is about to be (or was) sent; Prism has not confirmed it.
+    Requested,
+    /// Prism accepted the create; its task may still be running.
+    Accepted,
+    /// The entity is complete and usable (task done, upload or download finished).
+    Ready,
+}
+
+/// One thing the build created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Entry {
+    /// Kind.
+    pub(crate) kind: Kind,
+    /// UUID (Prism entities) or path (local files).
+    pub(crate) id: String,
+    /// Name, for messages.
+    pub(crate) name: String,
+    /// How far the creation got.
+    pub(crate) stage: Stage,
+    /// Source images: `source_image_delete`; output images: `image_delete`.
+    pub(crate) delete_after: bool,
+    /// CD image: still attached to the VM as a CD-ROM.
+    pub(crate) attached: bool,
+}
+
+impl Entry {
+    /// A new entry in stage [`Stage::Requested`].
+    pub(crate) fn requested(kind: Kind, id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            kind,
+            id: id.into(),
+            name: name.into(),
+            stage: Stage::Requested,
+            delete_after: false,
+            attached: false,
+        }
+    }
+}
+
+impl fmt::Display for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            Kind::Vm => "VM",
+            Kind::SourceImage => "source image",
+            Kind::CdImage => "CD image",
+            Kind::OutputImage => "image",
+            Kind::LocalFile => return write!(f, "file {}", self.id),
+        };
+        write!(f, "{what} '{}' ({})", self.name, self.id)
+    }
+}
+
+/// How the build ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Every step succeeded.
+    Succeeded,
+    /// A step failed.
+    Failed,
+    /// Packer cancelled the build.
+    Cancelled,
+}
+
+/// The user's options that decide what survives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Policy {
+    /// `vm_retain`: keep the VM after a successful build.
+    pub(crate) vm_retain: bool,
+    /// `vm_force_delete`: delete the VM even when the build did not succeed.
+    pub(crate) vm_force_delete: bool,
+    /// `-on-error=abort` (or `ask` answered "abort", or `run-cleanup-provisioner`): after a
+    /// failure or cancel, keep everything for inspection, as Packer's own runner does.
+    pub(crate) keep_on_error: bool,
+}
+
+/// Why something is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeepReason {
+    /// `vm_retain = true` on a successful build.
+    VmRetain,
+    /// `-on-error` asked for no cleanup.
+    OnError,
+    /// The CD image is still a CD-ROM of the VM being kept.
+    AttachedToKeptVm,
+    /// A finished source image without `source_image_delete`: reusable by the next build.
+    Reusable,
+    /// A build output (image without `image_delete`, exported file).
+    Output,
+}
+
+impl fmt::Display for KeepReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            KeepReason::VmRetain => "vm_retain = true",
+            KeepReason::OnError => "-on-error asked to keep everything for inspection",
+            KeepReason::AttachedToKeptVm => "still a CD-ROM of the kept VM",
+            KeepReason::Reusable => {
+                "kept for reuse by later builds (source_image_delete = true deletes it)"
+            }
+            KeepReason::Output => "build output",
+        })
+    }
+}
+
+/// What cleanup does with one entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Disposition {
+    /// Delete it and wait for the deletion.
+    Delete,
+    /// Leave it.
+    Keep(KeepReason),
+}
+
+/// The rules. `vm_kept` says whether the VM itself is being kept (it decides the CD image).
+pub(crate) fn decide(e: &Entry, outcome: Outcome, p: Policy, vm_kept: bool) -> Disposition {
+    use Disposition::{Delete, Keep};
+    let succeeded = outcome == Outcome::Succeeded;
+    if e.kind == Kind::Vm {
+        return match (succeeded, p.vm_retain, p.vm_force_delete, p.keep_on_error) {
+            (true, true, _, _) => Keep(KeepReason::VmRetain),
+            (true, false, _, _) => Delete,
+            (false, _, true, _) => Delete,
+            (false, _, false, true) => Keep(KeepReason::OnError),
+            (false, _, false, false) => Delete,
+        };
+    }
+    if !succeeded && p.keep_on_error {
+        return Keep(KeepReason::OnError);
+    }
+    match e.kind {
+        Kind::Vm => Delete, // handled above
+        Kind::SourceImage => {
+            // A half-made image (upload dropped, download failed) is garbage whatever the options.
+            if e.stage != Stage::Ready || e.delete_after {
+                Delete
+            } else {
+                Keep(KeepReason::Reusable)
+            }
+        }
+        Kind::CdImage => {
+            if vm_kept && e.attached {
+                Keep(KeepReason::AttachedToKeptVm)
+            } else {
+                Delete
+            }
+        }
+        // A failed build leaves no half-made images.
+        Kind::OutputImage if !succeeded || e.delete_after => Delete,
+        Kind::OutputImage => Keep(KeepReason::Output),
+        Kind::LocalFile if !succeeded => Delete,
+        Kind::LocalFile => Keep(KeepReason::Output),
+    }
+}
+
+/// Deletes one entry for real (and waits for Prism to finish deleting it).
+#[async_trait]
+pub(crate) trait Remover: Send + Sync {
+    /// Deletes the entry; an entity that is already gone counts as deleted.
+    async fn remove(&self, entry: &Entry) -> Result<(), String>;
+}
+
+/// What cleanup did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct CleanupReport {
+    /// Deleted entries, in deletion order.
+    pub(crate) deleted: Vec<Entry>,
+    /// Kept entries and why.
+    pub(crate) kept: Vec<(Entry, KeepReason)>,
+    /// Entries that could not be deleted, and Prism's (or the OS's) reason.
+    pub(crate) failed: Vec<(Entry, String)>,
+}
+
+/// The ledger itself. Shared by steps running concurrently, hence the lock (held only to copy).
+#[derive(Debug, Default)]
+pub(crate) struct Ledger {
+    entries: Mutex<Vec<Entry>>,
+}
+
+impl Ledger {
+    fn with<R>(&self, f: impl FnOnce(&mut Vec<Entry>) -> R) -> R {
+        match self.entries.lock() {
+            Ok(mut g) => f(&mut g),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+
+    /// Records an entry (normally in stage Requested, before the create is sent).
+    pub(crate) fn record(&self, entry: Entry) {
+        tracing::debug!(entry = %entry, "ledger: recorded");
+        self.with(|v| v.push(entry));
+    }
+
+    /// Moves an entry to a later stage.
+    pub(crate) fn advance(&self, id: &str, stage: Stage) {
+        self.with(|v| {
+            if let Some(e) = v.iter_mut().find(|e| e.id == id) {
+                e.stage = stage;
+            }
+        });
+    }
+
+    /// Forgets an entry Prism provably never created (it rejected the request).
+    pub(crate) fn forget(&self, id: &str) {
+        self.with(|v| v.retain(|e| e.id != id));
+    }
+
+    /// The CD image is no longer a CD-ROM of the VM.
+    pub(crate) fn detach(&self, id: &str) {
+        self.with(|v| {
+            if let Some(e) = v.iter_mut().find(|e| e.id == id) {
+                e.attached = false;
+            }
+        });
+    }
+
+    /// A copy of the entries, oldest first.
+    pub(crate) fn entries(&self) -> Vec<Entry> {
+        self.with(|v| v.clone())
+    }
+
+    /// Deletes (or keeps) every entry, newest first, and says so through `out`. Entries it
+    /// handled are removed from the ledger, so running it twice is harmless.
+    pub(crate) async fn cleanup(
+        &self,
+        outcome: Outcome,
+        policy: Policy,
+        remover: &dyn Remover,
+        out: &Reporter,
+    ) -> CleanupReport {
+        let entries = self.entries();
+        let vm_kept = entries
+            .iter()
+            .any(|e| e.kind == Kind::Vm && decide(e, outcome, policy, false) != Disposition::Delete);
+        let mut report = CleanupReport::default();
+        for entry in entries.iter().rev() {
+            match decide(entry, outcome, policy, vm_kept) {
+                Disposition::Keep(reason) => {
+                    if reason != KeepReason::Output {
+                        out.message(format!("Keeping {entry}: {reason}")).await;
+                    }
+                    report.kept.push((entry.clone(), reason));
+                }
+                Disposition::Delete => {
+                    if entry.stage == Stage::Requested {
+                        out.message(format!("Making sure {entry} does not exist..."))
+                            .await;
+                    } else {
+                        out.message(format!("Deleting {entry}...")).await;
+                    }
+                    match remover.remove(entry).await {
+                        Ok(()) => report.deleted.push(entry.clone()),
+                        Err(reason) => {
+                            out.error(format!("Could not delete {entry}: {reason}")).await;
+                            report.failed.push((entry.clone(), reason));
+                        }
+                    }
+                }
+            }
+            self.with(|v| v.retain(|e| e.id != entry.id));
+        }
+        if !report.failed.is_empty() {
+            let list: Vec<String> = report.failed.iter().map(|(e, _)| e.to_string()).collect();
+            out.error(format!(
+                "Cleanup could not remove {} item(s); delete them by hand: {}",
+                list.len(),
+                list.join(", ")
+            ))
+            .await;
+        }
+        report
+    }
+}
+
+/// The real remover: Prism deletions awaited with a deadline, and local files.
+pub(crate) struct PrismRemover {
+    /// The build's client.
+    pub(crate) client: prism::PrismClient,
+    /// Longest wait for one deletion task.
+    pub(crate) timeout: Duration,
+}
+
+#[async_trait]
+impl Remover for PrismRemover {
+    async fn remove(&self, entry: &Entry) -> Result<(), String> {
+        // A fresh token: cleanup runs after a cancel too, and must not be cancelled by it.
+        let wait = prism::Wait::new(self.timeout);
+        let result = match entry.kind {
+            Kind::Vm => self.client.delete_vm(&entry.id, &wait).await,
+            Kind::SourceImage | Kind::CdImage | Kind::OutputImage => {
+                self.client.delete_image(&entry.id, &wait).await
+            }
+            Kind::LocalFile => {
+                return match tokio::fs::remove_file(&entry.id).await {
+                    Ok(()) => Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        };
+        result.map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    use Disposition::{Delete, Keep};
+    use Outcome::{Cancelled, Failed, Succeeded};
+
+    fn entry(kind: Kind, stage: Stage, delete_after: bool, attached: bool) -> Entry {
+        Entry {
+            kind,
+            id: format!("{kind:?}"),
+            name: "x".into(),
+            stage,
+            delete_after,
+            attached,
+        }
+    }
+
+    fn vm() -> Entry {
+        entry(Kind::Vm, Stage::Ready, false, false)
+    }
+
+    const CLEANUP: Policy = Policy {
+        vm_retain: false,
+        vm_force_delete: false,
+        keep_on_error: false,
+    };
+
+    #[test]
+    fn vm_policy_table() {
+        // (outcome, vm_retain, vm_force_delete, keep_on_error) -> disposition
+        let table = [
+            (Succeeded, false, false, false, Delete),
+            (Succeeded, true, false, false, Keep(KeepReason::VmRetain)),
+            (Succeeded, true, true, false, Keep(KeepReason::VmRetain)),
+            (Succeeded, false, false, true, Delete),
+            (Failed, false, false, false, Delete),
+            (Failed, true, false, false, Delete),
+            (Failed, false, false, true, Keep(KeepReason::OnError)),
+            (Failed, true, false, true, Keep(KeepReason::OnError)),
+            (Failed, false, true, true, Delete),
+            (Failed, true, true, false, Delete),
+            (Cancelled, false, false, false, Delete),
+            (Cancelled, false, false, true, Keep(KeepReason::OnError)),
+            (Cancelled, false, true, true, Delete),
+        ];
+        for (outcome, vm_retain, vm_force_delete, keep_on_error, want) in table {
+            let p = Policy {
+                vm_retain,
+                vm_force_delete,
+                keep_on_error,
+            };
+            assert_eq!(
+                decide(&vm(), outcome, p, false),
+                want,
+                "{outcome:?} retain={vm_retain} force={vm_force_delete} keep_on_error={keep_on_error}"
+            );
+        }
+    }
+
+    #[test]
+    fn source_images_are_kept_only_when_complete_and_not_marked() {
+        let ready = entry(Kind::SourceImage, Stage::Ready, false, false);
+        let marked = entry(Kind::SourceImage, Stage::Ready, true, false);
+        let half = entry(Kind::SourceImage, Stage::Accepted, false, false);
+        for outcome in [Succeeded, Failed, Cancelled] {
+            assert_eq!(
+                decide(&ready, outcome, CLEANUP, false),
+                Keep(KeepReason::Reusable)
+            );
+            assert_eq!(decide(&marked, outcome, CLEANUP, false), Delete);
+            assert_eq!(decide(&half, outcome, CLEANUP, false), Delete);
+        }
+        let abort = Policy {
+            keep_on_error: true,
+            ..CLEANUP
+        };
+        assert_eq!(
+            decide(&half, Failed, abort, true),
+            Keep(KeepReason::OnError)
+        );
+        // keep_on_error never applies to a successful build.
+        assert_eq!(decide(&half, Succeeded, abort, false), Delete);
+    }
+
+    #[test]
+    fn cd_image_follows_the_vm_only_while_attached() {
+        let attached = entry(Kind::CdImage, Stage::Ready, false, true);
+        let detached = entry(Kind::CdImage, Stage::Ready, false, false);
+        assert_eq!(decide(&attached, Succeeded, CLEANUP, false), Delete);
+        assert_eq!(
+            decide(&attached, Succeeded, CLEANUP, true),
+            Keep(KeepReason::AttachedToKeptVm)
+        );
+        assert_eq!(decide(&detached, Succeeded, CLEANUP, true), Delete);
+    }
+
+    #[test]
+    fn outputs_survive_only_a_successful_build() {
+        let image = entry(Kind::OutputImage, Stage::Ready, false, false);
+        let deleted_after_export = entry(Kind::OutputImage, Stage::Ready, true, false);
+        let file = entry(Kind::LocalFile, Stage::Ready, false, false);
+        assert_eq!(
+            decide(&image, Succeeded, CLEANUP, false),
+            Keep(KeepReason::Output)
+        );
+        assert_eq!(decide(&deleted_after_export, Succeeded, CLEANUP, false), Delete);
+        assert_eq!(decide(&file, Succeeded, CLEANUP, false), Keep(KeepReason::Output));
+        for outcome in [Failed, Cancelled] {
+            assert_eq!(decide(&image, outcome, CLEANUP, false), Delete);
+            assert_eq!(decide(&file, outcome, CLEANUP, false), Delete);
+        }
+    }
+
+    /// Records deletions; fails the ids it is told to.
+    #[derive(Default)]
+    struct FakeRemover {
+        removed: Mutex<Vec<String>>,
+        fail: Vec<String>,
+    }
+
+    #[async_trait]
+    impl Remover for FakeRemover {
+        async fn remove(&self, entry: &Entry) -> Result<(), String> {
+            if self.fail.contains(&entry.id) {
+                return Err("INVALID_ARGUMENT: in use".into());
+            }
+            self.removed.lock().unwrap().push(entry.id.clone());
+            Ok(())
+        }
+    }
+
+    fn reporter() -> (Reporter, crate::build::report::testing::RecordingConsole) {
+        let console = crate::build::report::testing::RecordingConsole::default();
+        (Reporter::new(Arc::new(console.clone()), Vec::new()), console)
+    }
+
+    fn named(kind: Kind, id: &str, stage: Stage) -> Entry {
+        Entry {
+            id: id.into(),
+            ..Entry::requested(kind, id, id)
+        }
+        .with_stage(stage)
+    }
+
+    impl Entry {
+        fn with_stage(mut self, stage: Stage) -> Self {
+            self.stage = stage;
+            self
+        }
+    }
+
+    #[tokio::test]
+    async fn cleanup_walks_newest_first_and_reports_failures_with_uuids() {
+        let ledger = Ledger::default();
+        ledger.record(named(Kind::SourceImage, "src", Stage::Accepted));
+        let mut cd = named(Kind::CdImage, "cd", Stage::Ready);
+        cd.attached = true;
+        ledger.record(cd);
+        ledger.record(named(Kind::Vm, "vm", Stage::Ready));
+        ledger.record(named(Kind::OutputImage, "img", Stage::Accepted));
+        let remover = FakeRemover {
+            fail: vec!["cd".into()],
+            ..FakeRemover::default()
+        };
+        let (out, console) = reporter();
+        let report = ledger.cleanup(Failed, CLEANUP, &remover, &out).await;
+        assert_eq!(*remover.removed.lock().unwrap(), vec!["img", "vm", "src"]);
+        assert_eq!(report.failed.len(), 1);
+        assert_eq!(report.failed[0].0.id, "cd");
+        let text = console.text();
+        assert!(text.contains("Could not delete CD image 'cd' (cd): INVALID_ARGUMENT: in use"), "{text}");
+        assert!(text.contains("delete them by hand: CD image 'cd' (cd)"), "{text}");
+        // Everything was handled: a second run does nothing.
+        assert!(ledger.entries().is_empty());
+    }
+
+    #[tokio::test]
+    async fn retained_vm_keeps_its_attached_cd_and_says_why() {
+        let ledger = Ledger::default();
+        let mut cd = named(Kind::CdImage, "cd", Stage::Ready);
+        cd.attached = true;
+        ledger.record(cd);
+        ledger.record(named(Kind::Vm, "vm", Stage::Ready));
+        ledger.record(named(Kind::OutputImage, "img", Stage::Ready));
+        let remover = FakeRemover::default();
+        let (out, console) = reporter();
+        let policy = Policy {
+            vm_retain: true,
+            ..CLEANUP
+        };
+        let report = ledger.cleanup(Succeeded, policy, &remover, &out).await;
+        assert!(remover.removed.lock().unwrap().is_empty());
+        assert_eq!(report.kept.len(), 3);
+        let text = console.text();
+        assert!(text.contains("Keeping VM 'vm' (vm): vm_retain = true"), "{text}");
+        assert!(text.contains("Keeping CD image 'cd' (cd): still a CD-ROM of the kept VM"), "{text}");
+        // Build outputs are not announced as "kept": they are the artifact.
+        assert!(!text.contains("Keeping image"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn unconfirmed_creates_are_checked_not_assumed() {
+        let ledger = Ledger::default();
+        ledger.record(named(Kind::Vm, "vm", Stage::Requested));
+        let remover = FakeRemover::default();
+        let (out, console) = reporter();
+        ledger.cleanup(Cancelled, CLEANUP, &remover, &out).await;
+        assert_eq!(*remover.removed.lock().unwrap(), vec!["vm"]);
+        assert!(console.text().contains("Making sure VM 'vm' (vm) does not exist"));
+    }
+
+    #[test]
+    fn forget_advance_and_detach_update_entries() {
+        let ledger = Ledger::default();
+        let mut cd = named(Kind::CdImage, "cd", Stage::Requested);
+        cd.attached = true;
+        ledger.record(cd);
+        ledger.record(named(Kind::Vm, "vm", Stage::Requested));
+        ledger.advance("cd", Stage::Ready);
+        ledger.detach("cd");
+        ledger.forget("vm");
+        let entries = ledger.entries();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].stage, Stage::Ready);
+        assert!(!entries[0].attached);
+    }
+}

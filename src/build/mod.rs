@@ -1,0 +1,258 @@
+//! The `nutanix` build: what `Builder.Run` does, from resolving names to returning the artifact.
+//!
+//! ```text
+//! check template → resolve references → source images → [CD] → create VM → [wait for IP]
+//!   → connect → provision → shut down → [remove CD-ROMs] → [images → [export]]
+//!   → cleanup ledger (success, failure and cancel alike) → artifact
+//! ```
+//!
+//! Layout: [`steps`] (one module per step, run by [`execute`]), [`ledger`] (what was created
+//! and the rules for deleting it), [`ip`] (address selection), [`spec`] (the VM request),
+//! [`hookdata`] and [`artifact`] (what Packer gets back), [`report`] (redacted output, progress),
+//! [`comm`] (communicators), [`client`] (the Prism client). The pure parts are tested where they
+//! are; [`tests`] runs whole builds against the simulator.
+
+mod artifact;
+mod client;
+mod comm;
+mod error;
+mod hookdata;
+mod ip;
+mod ledger;
+mod report;
+mod spec;
+mod state;
+mod steps;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nutanix_config::Config;
+use packer_rpc::{Artifact, CancellationToken, RunContext};
+
+use artifact::NutanixArtifact;
+use error::BuildError;
+use ledger::{Kind, Ledger, Outcome, Policy, PrismRemover};
+use report::{Console, PackerConsole, Reporter};
+use steps::{Build, Hooks, PackerHooks, Step};
+
+/// Longest wait for one deletion at cleanup.
+const DELETE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// `Builder.Run` for a prepared configuration.
+pub(crate) async fn run(
+    cfg: Config,
+    ctx: RunContext,
+) -> Result<Option<Arc<dyn Artifact>>, String> {
+    let console: Arc<dyn Console> = Arc::new(PackerConsole(ctx.ui.clone()));
+    let hooks: Arc<dyn Hooks> = Arc::new(PackerHooks(ctx.hook.clone()));
+    let run_uuid = std::env::var("PACKER_RUN_UUID").unwrap_or_default();
+    let client = match client::prism_client(&cfg) {
+        Ok(c) => c,
+        Err(e) => {
+            let message = nutanix_config::redact(&e.to_string(), &cfg.secrets());
+            ctx.ui.error(&message).await;
+            return Err(message);
+        }
+    };
+    let finished = execute(cfg, client, console, hooks, ctx.cancel, run_uuid).await?;
+    Ok(finished.map(|a| a as Arc<dyn Artifact>))
+}
+
+/// How `-on-error` wants a failed build handled (Packer's plugin SDK runner semantics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnError {
+    /// `cleanup` (the default): clean up.
+    Cleanup,
+    /// `abort`: keep everything, run no cleanup provisioner.
+    Abort,
+    /// `ask`: ask the user.
+    Ask,
+    /// `run-cleanup-provisioner`: run the cleanup provisioner, keep everything else.
+    RunCleanupProvisioner,
+}
+
+impl OnError {
+    fn parse(s: &str) -> Self {
+        match s {
+            "abort" => OnError::Abort,
+            "ask" => OnError::Ask,
+            "run-cleanup-provisioner" => OnError::RunCleanupProvisioner,
+            _ => OnError::Cleanup,
+        }
+    }
+}
+
+/// The whole build with its dependencies given: the seam the in-process tests use.
+pub(crate) async fn execute(
+    cfg: Config,
+    client: prism::PrismClient,
+    console: Arc<dyn Console>,
+    hooks: Arc<dyn Hooks>,
+    cancel: CancellationToken,
+    run_uuid: String,
+) -> Result<Option<Arc<NutanixArtifact>>, String> {
+    let out = Reporter::new(console, cfg.secrets());
+    let mut b = Build {
+        cfg: Arc::new(cfg),
+        prism: client,
+        out,
+        cancel,
+        hooks,
+        st: state::BuildState::default(),
+        ledger: Arc::new(Ledger::default()),
+        run_uuid,
+        ssh: None,
+    };
+
+    let mut failure: Option<(Step, BuildError)> = None;
+    for step in steps::plan(&b.cfg) {
+        if b.cancel.is_cancelled() {
+            failure = Some((step, BuildError::Cancelled));
+            break;
+        }
+        tracing::debug!(step = step.name(), "step starts");
+        if let Err(e) = steps::run_step(&mut b, step).await {
+            let e = if b.cancel.is_cancelled() {
+                BuildError::Cancelled
+            } else {
+                e
+            };
+            failure = Some((step, e));
+            break;
+        }
+    }
+
+    let outcome = match &failure {
+        None => Outcome::Succeeded,
+        Some((_, BuildError::Cancelled)) => Outcome::Cancelled,
+        Some(_) => Outcome::Failed,
+    };
+    let on_error = OnError::parse(&b.cfg.packer.packer_on_error);
+    let mut keep_on_error = false;
+    let mut cleanup_provisioner = false;
+    match (&failure, outcome) {
+        (Some((step, e)), Outcome::Failed) => {
+            b.out.error(format!("Step \"{}\" failed: {e}", step.name())).await;
+            match on_error {
+                OnError::Cleanup => cleanup_provisioner = true,
+                OnError::Abort => keep_on_error = true,
+                OnError::RunCleanupProvisioner => {
+                    keep_on_error = true;
+                    cleanup_provisioner = true;
+                }
+                OnError::Ask => {
+                    keep_on_error = ask_abort(&b).await;
+                    cleanup_provisioner = !keep_on_error;
+                }
+            }
+        }
+        (Some(_), Outcome::Cancelled) => {
+            b.out.error("Build cancelled: cleaning up...").await;
+            keep_on_error = matches!(on_error, OnError::Abort | OnError::RunCleanupProvisioner);
+        }
+        _ => {}
+    }
+
+    if cleanup_provisioner && b.st.provision_started && !b.st.shutdown_started {
+        steps::provision::cleanup(&b).await;
+    }
+    if let Some(ssh) = b.ssh.take() {
+        ssh.close().await;
+    }
+    b.st.comm = None;
+
+    let policy = Policy {
+        vm_retain: b.cfg.vm_retain,
+        vm_force_delete: b.cfg.vm_force_delete,
+        keep_on_error,
+    };
+    if !b.ledger.entries().is_empty() {
+        b.out.say("Cleaning up...").await;
+    }
+    let remover = PrismRemover {
+        client: b.prism.clone(),
+        timeout: DELETE_TIMEOUT,
+    };
+    let report = b.ledger.cleanup(outcome, policy, &remover, &b.out).await;
+
+    if let Some((_, e)) = failure {
+        return Err(b.out.redact(&e.to_string()));
+    }
+
+    let deleted = |id: &str| report.deleted.iter().any(|e| e.id == id);
+    let images: Vec<_> = b
+        .st
+        .images
+        .iter()
+        .filter(|i| !deleted(&i.image.uuid))
+        .cloned()
+        .collect();
+    let files: Vec<_> = b
+        .st
+        .files
+        .iter()
+        .filter(|f| !deleted(&f.path.display().to_string()))
+        .cloned()
+        .collect();
+    let vm = report
+        .kept
+        .iter()
+        .find(|(e, _)| e.kind == Kind::Vm)
+        .and_then(|_| b.st.vm.clone());
+    let mut generated: BTreeMap<String, rmpv::Value> =
+        hookdata::hook_data(&b.cfg, &b.st, None, &b.run_uuid)
+            .into_iter()
+            .collect();
+    for (k, v) in hookdata::generated_data(&b.st) {
+        generated.insert(k, rmpv::Value::from(v));
+    }
+    let Some(cluster) = b.st.cluster.clone() else {
+        return Ok(None);
+    };
+    let artifact = NutanixArtifact {
+        images,
+        files,
+        vm,
+        cluster,
+        generated,
+        client: b.prism.clone(),
+    };
+    if artifact.is_empty() {
+        b.out
+            .say("The build produced no image, file or VM (image_skip = true): no artifact")
+            .await;
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(artifact)))
+}
+
+/// `-on-error=ask`: the SDK's question, without "retry" (the steps are not restartable).
+/// Returns true to abort without cleanup.
+async fn ask_abort(b: &Build) -> bool {
+    for _ in 0..5 {
+        if b.cancel.is_cancelled() {
+            return false;
+        }
+        let answer = tokio::select! {
+            _ = b.cancel.cancelled() => return false,
+            a = b.out.ask("[c] Clean up and exit, [a] abort without cleanup?") => a,
+        };
+        match answer {
+            Err(e) => {
+                tracing::warn!(error = %e, "could not ask; cleaning up");
+                return false;
+            }
+            Ok(line) => match line.trim().to_ascii_lowercase().chars().next().unwrap_or('c') {
+                'c' => return false,
+                'a' => return true,
+                _ => b.out.say(format!("Incorrect input: {line:?}")).await,
+            },
+        }
+    }
+    false
+}

@@ -1,0 +1,221 @@
+//! The build steps, one module each, run in the order [`plan`] gives. A step reads the
+//! template and what earlier steps found ([`BuildState`]), reports through the [`Reporter`], and
+//! records everything it creates in the [`Ledger`] before asking Prism to create it. Steps have
+//! no cleanup code of their own: the ledger's rules do all of it, once, at the end.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use nutanix_config::{Communicator, Config};
+use packer_rpc::CancellationToken;
+
+use super::error::BuildError;
+use super::ledger::Ledger;
+use super::report::{Reporter, TaskWatch};
+use super::state::BuildState;
+
+pub(crate) mod clean_vm;
+pub(crate) mod connect;
+pub(crate) mod create_images;
+pub(crate) mod create_vm;
+pub(crate) mod export;
+pub(crate) mod iso;
+pub(crate) mod preflight;
+pub(crate) mod provision;
+pub(crate) mod resolve;
+pub(crate) mod shutdown;
+pub(crate) mod source_images;
+pub(crate) mod upload;
+pub(crate) mod wait_ip;
+
+/// Packer's hooks (provisioners), as the build needs them.
+#[async_trait]
+pub(crate) trait Hooks: Send + Sync {
+    /// Runs hook `name` with `data`, giving provisioners `comm`; `Err` is the provisioner's
+    /// failure, verbatim.
+    async fn run(
+        &self,
+        name: &str,
+        data: packer_rpc::HookData,
+        comm: Arc<dyn packer_rpc::Communicator>,
+    ) -> Result<(), String>;
+}
+
+/// The real hooks: Packer's, over the plugin protocol.
+pub(crate) struct PackerHooks(pub(crate) packer_rpc::Hook);
+
+#[async_trait]
+impl Hooks for PackerHooks {
+    async fn run(
+        &self,
+        name: &str,
+        data: packer_rpc::HookData,
+        comm: Arc<dyn packer_rpc::Communicator>,
+    ) -> Result<(), String> {
+        self.0.run(name, data, comm).await.map_err(|e| e.to_string())
+    }
+}
+
+/// Everything a step works with.
+pub(crate) struct Build {
+    /// The prepared template.
+    pub(crate) cfg: Arc<Config>,
+    /// The one Prism client of the build.
+    pub(crate) prism: prism::PrismClient,
+    /// Packer's terminal, redacting.
+    pub(crate) out: Reporter,
+    /// Fires when Packer cancels the build.
+    pub(crate) cancel: CancellationToken,
+    /// Packer's provisioners.
+    pub(crate) hooks: Arc<dyn Hooks>,
+    /// What earlier steps found and made.
+    pub(crate) st: BuildState,
+    /// Everything created so far.
+    pub(crate) ledger: Arc<Ledger>,
+    /// `PACKER_RUN_UUID`.
+    pub(crate) run_uuid: String,
+    /// The SSH connection, to close it at the end.
+    pub(crate) ssh: Option<Arc<super::comm::SshAdapter>>,
+}
+
+/// Longest wait for an ordinary Prism task (the Go plugin's v3 limit).
+pub(crate) const TASK_TIMEOUT: Duration = Duration::from_secs(600);
+
+impl Build {
+    /// Runs `work` unless the build is cancelled first.
+    pub(crate) async fn cancellable<T>(
+        &self,
+        work: impl Future<Output = Result<T, BuildError>>,
+    ) -> Result<T, BuildError> {
+        tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => Err(BuildError::Cancelled),
+            out = work => out,
+        }
+    }
+
+    /// Waits for a Prism task (cancellable, with a deadline), showing its progress while it runs.
+    pub(crate) async fn wait_task(
+        &self,
+        task_uuid: &str,
+        purpose: &str,
+        timeout: Duration,
+    ) -> Result<prism::models::Task, BuildError> {
+        let watch = TaskWatch::default();
+        let wait = prism::Wait::new(timeout)
+            .with_cancel(self.cancel.clone())
+            .with_progress(watch.callback());
+        let work = self.prism.wait_task_with(task_uuid, purpose, &wait);
+        self.out
+            .with_task_progress(&watch, work)
+            .await
+            .map_err(|e| BuildError::prism(purpose, e))
+    }
+
+    /// A `Wait` for operations that wait internally (update, power), with the build's cancel.
+    pub(crate) fn wait(&self, timeout: Duration) -> prism::Wait {
+        prism::Wait::new(timeout).with_cancel(self.cancel.clone())
+    }
+
+    /// The Prism error of `step`, or `Cancelled` when the build was cancelled meanwhile.
+    pub(crate) fn prism_err(&self, step: &str, e: prism::PrismError) -> BuildError {
+        if self.cancel.is_cancelled() {
+            return BuildError::Cancelled;
+        }
+        BuildError::prism(step, e)
+    }
+}
+
+/// One step of the build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Refuse what this version cannot do, before anything is created.
+    Preflight,
+    /// Cluster, subnets, project, GPUs, categories.
+    Resolve,
+    /// Find, download or upload the images behind `vm_disks`.
+    SourceImages,
+    /// Build and upload the cd_files/cd_content ISO.
+    CdIso,
+    /// Create the VM, powered on.
+    CreateVm,
+    /// Wait for a usable, settled IP address.
+    WaitIp,
+    /// Connect the communicator.
+    Connect,
+    /// Run Packer's provisioners.
+    Provision,
+    /// Stop the VM.
+    Shutdown,
+    /// Remove CD-ROMs (`vm_clean { cdrom = true }`).
+    CleanVm,
+    /// One image per data disk.
+    CreateImages,
+    /// Download the images into output_directory.
+    Export,
+}
+
+impl Step {
+    /// How the step is named in messages (`Step "create VM" failed`).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Step::Preflight => "check template",
+            Step::Resolve => "resolve references",
+            Step::SourceImages => "prepare source images",
+            Step::CdIso => "create CD",
+            Step::CreateVm => "create VM",
+            Step::WaitIp => "wait for IP",
+            Step::Connect => "connect",
+            Step::Provision => "provision",
+            Step::Shutdown => "shut down",
+            Step::CleanVm => "remove CD-ROMs",
+            Step::CreateImages => "create images",
+            Step::Export => "export images",
+        }
+    }
+}
+
+/// The steps a template needs, in order.
+pub(crate) fn plan(cfg: &Config) -> Vec<Step> {
+    let mut steps = vec![Step::Preflight, Step::Resolve, Step::SourceImages];
+    if !cfg.cd.cd_files.is_empty() || !cfg.cd.cd_content.is_empty() {
+        steps.push(Step::CdIso);
+    }
+    steps.push(Step::CreateVm);
+    // Without a communicator nothing needs the address, and a guest without an agent or DHCP
+    // would make the build wait for ip_wait_timeout for nothing.
+    if cfg.comm.communicator != Communicator::None && !cfg.vm.vm_nics.is_empty() {
+        steps.push(Step::WaitIp);
+    }
+    steps.extend([Step::Connect, Step::Provision, Step::Shutdown]);
+    if cfg.vm.vm_clean.cdrom {
+        steps.push(Step::CleanVm);
+    }
+    if !cfg.image_skip {
+        steps.push(Step::CreateImages);
+        if cfg.image_export {
+            steps.push(Step::Export);
+        }
+    }
+    steps
+}
+
+/// Runs one step.
+pub(crate) async fn run_step(b: &mut Build, step: Step) -> Result<(), BuildError> {
+    match step {
+        Step::Preflight => preflight::run(b).await,
+        Step::Resolve => resolve::run(b).await,
+        Step::SourceImages => source_images::run(b).await,
+        Step::CdIso => iso::run(b).await,
+        Step::CreateVm => create_vm::run(b).await,
+        Step::WaitIp => wait_ip::run(b).await,
+        Step::Connect => connect::run(b).await,
+        Step::Provision => provision::run(b).await,
+        Step::Shutdown => shutdown::run(b).await,
+        Step::CleanVm => clean_vm::run(b).await,
+        Step::CreateImages => create_images::run(b).await,
+        Step::Export => export::run(b).await,
+    }
+}
