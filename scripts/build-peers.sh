@@ -19,8 +19,14 @@ build_module() {
   local module=$1 version=$2 pkg=$3 out=$4 toolchain=${5:-}
   if [ -x "$out" ]; then echo "$out"; return 0; fi
   local dir work
-  dir=$(GOFLAGS=-mod=mod go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  [ -n "$dir" ] || { echo "cannot download $module@$version" >&2; return 1; }
+  local meta
+  meta=$(GOFLAGS=-mod=mod go mod download -json "$module@$version" 2>&1 || true)
+  dir=$(printf '%s\n' "$meta" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  if [ -z "$dir" ]; then
+    echo "cannot download $module@$version from the Go module proxy:" >&2
+    printf '%s\n' "$meta" | sed -n 's/^[[:space:]]*"Error": "\(.*\)"$/  \1/p' >&2
+    return 1
+  fi
   work=$(mktemp -d "$CACHE/build.XXXXXX")
   cp -r "$dir/." "$work/"
   chmod -R u+w "$work"

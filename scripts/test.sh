@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/build-peers.sh packer-1.16 packer-1.11 >/dev/null
+bash scripts/build-peers.sh packer-1.16 packer-1.11 sdc >/dev/null
 
 export CHECKPOINT_DISABLE=1
 cargo build --workspace --all-targets --locked

@@ -99,11 +99,12 @@ impl DirNode {
         Ok(())
     }
 
-    /// Slash-joined paths of every file, depth first in name order (what [`crate::BuiltIso`]
+    /// Slash-joined paths of every file, sorted (what [`crate::BuiltIso`]
     /// lists).
     pub(crate) fn file_paths(&self) -> Vec<String> {
         let mut out = Vec::new();
         self.collect_paths("", &mut out);
+        out.sort();
         out
     }
 

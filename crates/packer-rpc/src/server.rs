@@ -139,8 +139,13 @@ where
         while calls.try_join_next().is_some() {}
     };
 
-    if let Err(e) = &outcome {
-        tracing::warn!(conn = %name, error = %e, "rpc server stopped reading");
+    match &outcome {
+        // Packer ends a plugin session by dropping the connection: an I/O end is routine.
+        Err(ServeError::Io(e)) => {
+            tracing::debug!(conn = %name, error = %e, "rpc server stream ended")
+        }
+        Err(e) => tracing::warn!(conn = %name, error = %e, "rpc server stopped reading"),
+        Ok(()) => {}
     }
     while calls.join_next().await.is_some() {}
     drop(outbox);

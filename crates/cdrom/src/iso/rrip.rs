@@ -218,7 +218,7 @@ mod tests {
         let ce_entry = &su[su.len() - 28..];
         assert_eq!(&ce_entry[4..12], &both32(100));
         assert_eq!(&ce_entry[12..20], &both32(0));
-        assert_eq!(&ce_entry[20..28], &both32(260));
+        assert_eq!(&ce_entry[20..28], &both32(255 + 10));
         let root = system_use(1, &entries(&entry(None, true)), &mut ce);
         let sigs: Vec<String> = parse(&root).into_iter().map(|(s, _)| s).collect();
         assert_eq!(sigs.first().map(String::as_str), Some("SP"));
@@ -226,8 +226,8 @@ mod tests {
         let bytes = ce.into_bytes();
         assert_eq!(bytes.len(), SECTOR);
         // ER follows the first area in the same sector.
-        assert_eq!(&bytes[260..262], b"ER");
-        assert_eq!(&bytes[268..278], ER_ID);
+        assert_eq!(&bytes[265..267], b"ER");
+        assert_eq!(&bytes[273..283], ER_ID);
     }
 
     #[test]

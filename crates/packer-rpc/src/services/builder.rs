@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::broker::Broker;
 use crate::client::Client;
+use crate::error::ServeError;
 use crate::msgpack::{view, Writer};
 use crate::server::{self, CallError, Registry, Service};
 use crate::services::artifact::{Artifact, ArtifactService};
@@ -124,8 +125,11 @@ impl BuilderService {
                     match broker.accept(id).await {
                         Ok(stream) => {
                             let label = format!("artifact stream {id}");
-                            if let Err(e) = server::serve(stream, registry, &label).await {
-                                tracing::warn!(stream = id, error = %e, "artifact serving failed");
+                            match server::serve(stream, registry, &label).await {
+                                Ok(()) | Err(ServeError::Io(_)) => {}
+                                Err(e) => {
+                                    tracing::warn!(stream = id, error = %e, "artifact serving failed")
+                                }
                             }
                         }
                         Err(e) => {
