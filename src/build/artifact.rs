@@ -13,6 +13,7 @@ use super::state::{ExportedFile, Named, OutputImage};
 pub(crate) const BUILDER_ID: &str = "packer.nutanix";
 
 /// The result of a build.
+#[derive(Debug)]
 pub(crate) struct NutanixArtifact {
     /// Images kept after the build, in disk order.
     pub(crate) images: Vec<OutputImage>,

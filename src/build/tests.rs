@@ -321,26 +321,14 @@ async fn cancel_during_a_wait_stops_it_and_cleans_up() {
     let h = harness(cfg).await;
     let cancel = CancellationToken::new();
     let trigger = cancel.clone();
-    let sim_state = {
-        let base = h.sim.base_url();
-        move || base.clone()
-    };
-    let _ = sim_state;
-    let watcher = {
-        let sim = h.sim.state_json();
-        drop(sim);
-        let console = h.console.clone();
-        tokio::spawn(async move {
-            // Cancel once the build is waiting for the IP address.
-            loop {
-                if console.text().contains("Waiting for an IP address") {
-                    trigger.cancel();
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-    };
+    let console = h.console.clone();
+    let watcher = tokio::spawn(async move {
+        // Cancel once the build is waiting for the IP address.
+        while !console.text().contains("Waiting for an IP address") {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        trigger.cancel();
+    });
     let e = h
         .build_with(
             template(json!({"communicator": "ssh", "ssh_username": "u", "ssh_password": "p"})),

@@ -210,14 +210,13 @@ pub(crate) fn terminator() -> Vec<u8> {
     d
 }
 
-/// Text as UCS-2 big-endian bytes, cut to `max_units` (whole characters only).
+/// Text as UCS-2 big-endian bytes, cut to `max_units`; characters beyond the BMP become `_`.
 pub(crate) fn ucs2(text: &str, max_units: usize) -> Vec<u8> {
-    let mut units: Vec<u16> = text.encode_utf16().collect();
-    units.truncate(max_units);
-    if units.last().is_some_and(|u| (0xD800..0xDC00).contains(u)) {
-        units.pop();
-    }
-    units.iter().flat_map(|u| u.to_be_bytes()).collect()
+    text.chars()
+        .map(|c| u16::try_from(u32::from(c)).unwrap_or(u16::from(b'_')))
+        .take(max_units)
+        .flat_map(u16::to_be_bytes)
+        .collect()
 }
 
 #[cfg(test)]

@@ -107,13 +107,14 @@ fn with_counter<T: Copy + From<u8>>(mut stem: Vec<T>, max: usize, n: u32) -> Vec
     stem
 }
 
-/// The real name as UTF-16 with the characters Joliet forbids (`* / : ; ? \` and controls)
-/// replaced by `_`.
+/// The real name as UCS-2 with the characters Joliet forbids (`* / : ; ? \` and controls)
+/// and those outside the Basic Multilingual Plane (UCS-2 has no surrogates; xorriso warns
+/// about them) replaced by `_`.
 fn joliet_units(name: &str) -> Vec<u16> {
     name.chars()
         .map(|c| match c {
             '*' | '/' | ':' | ';' | '?' | '\\' => '_',
-            c if (c as u32) < 0x20 => '_',
+            c if (c as u32) < 0x20 || (c as u32) > 0xFFFF => '_',
             c => c,
         })
         .collect::<String>()
@@ -140,10 +141,6 @@ fn joliet_ident(units: &[u16], is_dir: bool, n: u32) -> Vec<u8> {
     };
     let mut stem = stem.to_vec();
     stem.truncate(room.saturating_sub(suffix.len()));
-    // Never leave half of a surrogate pair at the cut.
-    if stem.last().is_some_and(|u| (0xD800..0xDC00).contains(u)) {
-        stem.pop();
-    }
     stem.extend(suffix);
     stem.extend_from_slice(ext);
     if !is_dir {
@@ -238,9 +235,8 @@ mod tests {
         assert_eq!(got[0], format!("{}.cfg;1", "x".repeat(60)));
         assert_eq!(got[1], format!("{}_1.cfg;1", "x".repeat(58)));
         assert!(got.iter().all(|n| n.encode_utf16().count() <= JOLIET_MAX + 2));
-        // A non-BMP character is kept whole (as a surrogate pair) or dropped whole.
-        let emoji = format!("{}😀😀", "y".repeat(63));
-        assert_eq!(jol(&[(emoji.as_str(), true)]), ["y".repeat(63)]);
+        // UCS-2 has no room for characters beyond the BMP.
+        assert_eq!(jol(&[("a😀b", true)]), ["a_b"]);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 const MODEL: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/vectors/nutanix-spec.model.json"
+    "/../packer-schema/testdata/shared/nutanix-spec.model.json"
 );
 
 /// Keys we add to the Go plugin's surface, each on purpose (see the option docs).
@@ -153,7 +153,7 @@ fn the_schema_is_stable_and_only_uses_kinds_both_wire_forms_carry() {
 /// The cty JSON real hcldec produced for vectors/prepare/sample.pkr.hcl.body against the Go spec.
 const SAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/vectors/prepare/sample.cty.json"
+    "/../packer-schema/testdata/shared/sample.cty.json"
 );
 
 #[test]

@@ -7,11 +7,11 @@ use serde_json::json;
 use super::util::map;
 use crate::services::prepare::{decode_prepare_args, PrepareDecodeError};
 
-/// /work/shared/vectors/prepare/sample.cty.json: real cty JSON for sample.pkr.hcl.body.
+/// A copy of shared/vectors/prepare/sample.cty.json (kept in packer-schema, checked against shared/): real cty JSON for sample.pkr.hcl.body.
 pub(crate) fn sample_cty_json() -> Vec<u8> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/prepare/sample.cty.json"
+        "/../packer-schema/testdata/shared/sample.cty.json"
     );
     std::fs::read(path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
 }
