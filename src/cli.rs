@@ -16,7 +16,11 @@ const DEFAULT_PLUGIN_NAME: &str = "-packer-default-plugin-name-";
 const BUILDER_NAME: &str = DEFAULT_PLUGIN_NAME;
 
 #[derive(Parser, Debug)]
-#[command(name = "packer-plugin-nutanix", version, about = "Packer builder for Nutanix Prism Central (v3 API)")]
+#[command(
+    name = "packer-plugin-nutanix",
+    version,
+    about = "Packer builder for Nutanix Prism Central (v3 API)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -53,7 +57,11 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     match cli.command {
@@ -77,7 +85,10 @@ fn describe() -> ExitCode {
     });
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    if writeln!(out, "{description}").and_then(|_| out.flush()).is_err() {
+    if writeln!(out, "{description}")
+        .and_then(|_| out.flush())
+        .is_err()
+    {
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS

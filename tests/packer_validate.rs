@@ -9,7 +9,11 @@ use common::*;
 fn packer_lists_the_installed_plugin() {
     for packer in packers() {
         let installed = InstalledPlugin::install(&packer);
-        let out = installed.packer(&packer).args(["plugins", "installed"]).output().unwrap();
+        let out = installed
+            .packer(&packer)
+            .args(["plugins", "installed"])
+            .output()
+            .unwrap();
         let listing = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{}: {}", packer.label, text(&out));
         let version = env!("CARGO_PKG_VERSION");
@@ -56,7 +60,11 @@ fn broken_templates_fail_with_our_messages() {
         let installed = InstalledPlugin::install(&packer);
         for template in &templates {
             let expected = expectations(template);
-            assert!(!expected.is_empty(), "{} has no `# expect:` line", template.display());
+            assert!(
+                !expected.is_empty(),
+                "{} has no `# expect:` line",
+                template.display()
+            );
             let out = installed
                 .packer(&packer)
                 .current_dir(&dir)

@@ -87,7 +87,10 @@ pub(crate) fn hcp_metadata(images: &[OutputImage], cluster: &Named, vm: Option<&
         .map(|i| {
             let mut labels = vec![
                 (Value::from("image_name"), Value::from(i.image.name.clone())),
-                (Value::from("cluster_uuid"), Value::from(cluster.uuid.clone())),
+                (
+                    Value::from("cluster_uuid"),
+                    Value::from(cluster.uuid.clone()),
+                ),
                 (
                     Value::from("disk_number"),
                     Value::from(i.disk_number.to_string()),
@@ -102,7 +105,10 @@ pub(crate) fn hcp_metadata(images: &[OutputImage], cluster: &Named, vm: Option<&
             Value::Map(vec![
                 (Value::from("ImageID"), Value::from(i.image.uuid.clone())),
                 (Value::from("ProviderName"), Value::from("nutanix")),
-                (Value::from("ProviderRegion"), Value::from(cluster.name.clone())),
+                (
+                    Value::from("ProviderRegion"),
+                    Value::from(cluster.name.clone()),
+                ),
                 (
                     Value::from("SourceImageID"),
                     Value::from(i.source_image_uuid.clone().unwrap_or_default()),
@@ -210,7 +216,10 @@ mod tests {
         let s = artifact_string(&images, &files, None, &cluster());
         assert!(s.contains("image 'golden' (u1)"), "{s}");
         assert!(s.contains("image 'golden-disk2' (u2)"), "{s}");
-        assert!(s.contains("file out/golden.img (5 bytes, sha256 ab)"), "{s}");
+        assert!(
+            s.contains("file out/golden.img (5 bytes, sha256 ab)"),
+            "{s}"
+        );
         let vm = Named {
             uuid: "vm".into(),
             name: "v".into(),

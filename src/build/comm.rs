@@ -22,7 +22,12 @@ impl Communicator for NoneCommunicator {
     async fn start(&self, _cmd: RemoteCommand) -> Result<oneshot::Receiver<i64>, String> {
         Err(NONE.to_string())
     }
-    async fn upload(&self, _dst: &str, _data: BoxReader, _info: Option<FileInfo>) -> Result<(), String> {
+    async fn upload(
+        &self,
+        _dst: &str,
+        _data: BoxReader,
+        _info: Option<FileInfo>,
+    ) -> Result<(), String> {
         Err(NONE.to_string())
     }
     async fn upload_dir(&self, _dst: &str, _src: &str, _exclude: &[String]) -> Result<(), String> {
@@ -31,7 +36,12 @@ impl Communicator for NoneCommunicator {
     async fn download(&self, _src: &str, _out: BoxWriter) -> Result<(), String> {
         Err(NONE.to_string())
     }
-    async fn download_dir(&self, _src: &str, _dst: &str, _exclude: &[String]) -> Result<(), String> {
+    async fn download_dir(
+        &self,
+        _src: &str,
+        _dst: &str,
+        _exclude: &[String],
+    ) -> Result<(), String> {
         Err(NONE.to_string())
     }
 }
@@ -70,7 +80,12 @@ impl Communicator for SshAdapter {
         self.inner.start(cmd).await.map_err(|e| self.err(e))
     }
 
-    async fn upload(&self, dst: &str, data: BoxReader, info: Option<FileInfo>) -> Result<(), String> {
+    async fn upload(
+        &self,
+        dst: &str,
+        data: BoxReader,
+        info: Option<FileInfo>,
+    ) -> Result<(), String> {
         let info = info.map(|i| ssh_communicator::FileInfo {
             name: i.name,
             size: i.size,
@@ -141,7 +156,10 @@ pub(crate) fn ssh_config(cfg: &Config, host: &str) -> SshConfig {
         host: h.clone(),
         port: s.ssh_proxy_port,
         username: s.ssh_proxy_username.clone(),
-        password: s.ssh_proxy_password.as_ref().map(|p| p.expose().to_string()),
+        password: s
+            .ssh_proxy_password
+            .as_ref()
+            .map(|p| p.expose().to_string()),
     });
     SshConfig {
         host: host.to_string(),
@@ -202,7 +220,10 @@ mod tests {
         assert_eq!(s.password.as_deref(), Some("pw"));
         assert_eq!(s.timeout, Duration::from_secs(180));
         assert!(s.pty);
-        assert_eq!(s.file_transfer_method, ssh_communicator::FileTransferMethod::Sftp);
+        assert_eq!(
+            s.file_transfer_method,
+            ssh_communicator::FileTransferMethod::Sftp
+        );
         assert_eq!(s.keep_alive_interval, None);
         assert!(s.bastion.is_none() && s.proxy.is_none());
     }

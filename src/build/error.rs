@@ -35,12 +35,12 @@ pub(crate) enum BuildError {
     },
 
     /// The VM reported no usable IP address in time.
-    #[error("no usable IP address for VM '{vm}' within ip_wait_timeout ({}){}", humantime::format_duration(*.waited), fmt_seen(.seen))]
+    #[error("no usable IP address for VM '{vm}' within ip_wait_timeout ({}){}", humantime::format_duration(*.limit), fmt_seen(.seen))]
     IpTimeout {
         /// VM name.
         vm: String,
-        /// How long the build waited.
-        waited: Duration,
+        /// The configured limit.
+        limit: Duration,
         /// Addresses Prism reported that did not qualify (link-local, outside ip_wait_address).
         seen: Vec<String>,
     },

@@ -188,7 +188,9 @@ mod tests {
 
     #[test]
     fn ssh_hook_data_has_the_sdk_keys_and_types() {
-        let c = cfg(json!({"communicator": "ssh", "ssh_username": "ubuntu", "ssh_password": "pw", "ssh_port": 2222}));
+        let c = cfg(
+            json!({"communicator": "ssh", "ssh_username": "ubuntu", "ssh_password": "pw", "ssh_port": 2222}),
+        );
         let d = hook_data(&c, &state(), None, "run-1");
         assert_eq!(d["Host"], Value::from("10.0.0.7"));
         // A Go int, not a string.

@@ -129,14 +129,27 @@ mod tests {
     #[test]
     fn link_local_and_junk_are_skipped_every_nic_is_read() {
         let c = candidates(
-            &s(&["169.254.10.2", "fe80::1", "not-an-ip", "0.0.0.0", "10.0.0.7", "fd00::5"]),
+            &s(&[
+                "169.254.10.2",
+                "fe80::1",
+                "not-an-ip",
+                "0.0.0.0",
+                "10.0.0.7",
+                "fd00::5",
+            ]),
             &any(),
         );
         assert_eq!(
             c.usable,
-            vec!["10.0.0.7".parse::<IpAddr>().unwrap(), "fd00::5".parse().unwrap()]
+            vec![
+                "10.0.0.7".parse::<IpAddr>().unwrap(),
+                "fd00::5".parse().unwrap()
+            ]
         );
-        assert_eq!(c.rejected, s(&["169.254.10.2", "fe80::1", "not-an-ip", "0.0.0.0"]));
+        assert_eq!(
+            c.rejected,
+            s(&["169.254.10.2", "fe80::1", "not-an-ip", "0.0.0.0"])
+        );
     }
 
     #[test]

@@ -266,9 +266,9 @@ impl Ledger {
         out: &Reporter,
     ) -> CleanupReport {
         let entries = self.entries();
-        let vm_kept = entries
-            .iter()
-            .any(|e| e.kind == Kind::Vm && decide(e, outcome, policy, false) != Disposition::Delete);
+        let vm_kept = entries.iter().any(|e| {
+            e.kind == Kind::Vm && decide(e, outcome, policy, false) != Disposition::Delete
+        });
         let mut report = CleanupReport::default();
         for entry in entries.iter().rev() {
             match decide(entry, outcome, policy, vm_kept) {
@@ -288,7 +288,8 @@ impl Ledger {
                     match remover.remove(entry).await {
                         Ok(()) => report.deleted.push(entry.clone()),
                         Err(reason) => {
-                            out.error(format!("Could not delete {entry}: {reason}")).await;
+                            out.error(format!("Could not delete {entry}: {reason}"))
+                                .await;
                             report.failed.push((entry.clone(), reason));
                         }
                     }
@@ -446,8 +447,14 @@ mod tests {
             decide(&image, Succeeded, CLEANUP, false),
             Keep(KeepReason::Output)
         );
-        assert_eq!(decide(&deleted_after_export, Succeeded, CLEANUP, false), Delete);
-        assert_eq!(decide(&file, Succeeded, CLEANUP, false), Keep(KeepReason::Output));
+        assert_eq!(
+            decide(&deleted_after_export, Succeeded, CLEANUP, false),
+            Delete
+        );
+        assert_eq!(
+            decide(&file, Succeeded, CLEANUP, false),
+            Keep(KeepReason::Output)
+        );
         for outcome in [Failed, Cancelled] {
             assert_eq!(decide(&image, outcome, CLEANUP, false), Delete);
             assert_eq!(decide(&file, outcome, CLEANUP, false), Delete);
@@ -474,7 +481,10 @@ mod tests {
 
     fn reporter() -> (Reporter, crate::build::report::testing::RecordingConsole) {
         let console = crate::build::report::testing::RecordingConsole::default();
-        (Reporter::new(Arc::new(console.clone()), Vec::new()), console)
+        (
+            Reporter::new(Arc::new(console.clone()), Vec::new()),
+            console,
+        )
     }
 
     fn named(kind: Kind, id: &str, stage: Stage) -> Entry {
@@ -511,8 +521,14 @@ mod tests {
         assert_eq!(report.failed.len(), 1);
         assert_eq!(report.failed[0].0.id, "cd");
         let text = console.text();
-        assert!(text.contains("Could not delete CD image 'cd' (cd): INVALID_ARGUMENT: in use"), "{text}");
-        assert!(text.contains("delete them by hand: CD image 'cd' (cd)"), "{text}");
+        assert!(
+            text.contains("Could not delete CD image 'cd' (cd): INVALID_ARGUMENT: in use"),
+            "{text}"
+        );
+        assert!(
+            text.contains("delete them by hand: CD image 'cd' (cd)"),
+            "{text}"
+        );
         // Everything was handled: a second run does nothing.
         assert!(ledger.entries().is_empty());
     }
@@ -535,8 +551,14 @@ mod tests {
         assert!(remover.removed.lock().unwrap().is_empty());
         assert_eq!(report.kept.len(), 3);
         let text = console.text();
-        assert!(text.contains("Keeping VM 'vm' (vm): vm_retain = true"), "{text}");
-        assert!(text.contains("Keeping CD image 'cd' (cd): still a CD-ROM of the kept VM"), "{text}");
+        assert!(
+            text.contains("Keeping VM 'vm' (vm): vm_retain = true"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Keeping CD image 'cd' (cd): still a CD-ROM of the kept VM"),
+            "{text}"
+        );
         // Build outputs are not announced as "kept": they are the artifact.
         assert!(!text.contains("Keeping image"), "{text}");
     }
@@ -549,7 +571,9 @@ mod tests {
         let (out, console) = reporter();
         ledger.cleanup(Cancelled, CLEANUP, &remover, &out).await;
         assert_eq!(*remover.removed.lock().unwrap(), vec!["vm"]);
-        assert!(console.text().contains("Making sure VM 'vm' (vm) does not exist"));
+        assert!(console
+            .text()
+            .contains("Making sure VM 'vm' (vm) does not exist"));
     }
 
     #[test]

@@ -44,10 +44,7 @@ use steps::{Build, Hooks, PackerHooks, Step};
 const DELETE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// `Builder.Run` for a prepared configuration.
-pub(crate) async fn run(
-    cfg: Config,
-    ctx: RunContext,
-) -> Result<Option<Arc<dyn Artifact>>, String> {
+pub(crate) async fn run(cfg: Config, ctx: RunContext) -> Result<Option<Arc<dyn Artifact>>, String> {
     let console: Arc<dyn Console> = Arc::new(PackerConsole(ctx.ui.clone()));
     let hooks: Arc<dyn Hooks> = Arc::new(PackerHooks(ctx.hook.clone()));
     let run_uuid = std::env::var("PACKER_RUN_UUID").unwrap_or_default();
@@ -137,7 +134,9 @@ pub(crate) async fn execute(
     let mut cleanup_provisioner = false;
     match (&failure, outcome) {
         (Some((step, e)), Outcome::Failed) => {
-            b.out.error(format!("Step \"{}\" failed: {e}", step.name())).await;
+            b.out
+                .error(format!("Step \"{}\" failed: {e}", step.name()))
+                .await;
             match on_error {
                 OnError::Cleanup => cleanup_provisioner = true,
                 OnError::Abort => keep_on_error = true,
@@ -185,20 +184,18 @@ pub(crate) async fn execute(
     }
 
     let deleted = |id: &str| report.deleted.iter().any(|e| e.id == id);
-    let images: Vec<_> = b
-        .st
-        .images
-        .iter()
-        .filter(|i| !deleted(&i.image.uuid))
-        .cloned()
-        .collect();
-    let files: Vec<_> = b
-        .st
-        .files
-        .iter()
-        .filter(|f| !deleted(&f.path.display().to_string()))
-        .cloned()
-        .collect();
+    let images: Vec<_> =
+        b.st.images
+            .iter()
+            .filter(|i| !deleted(&i.image.uuid))
+            .cloned()
+            .collect();
+    let files: Vec<_> =
+        b.st.files
+            .iter()
+            .filter(|f| !deleted(&f.path.display().to_string()))
+            .cloned()
+            .collect();
     let vm = report
         .kept
         .iter()
@@ -247,7 +244,13 @@ async fn ask_abort(b: &Build) -> bool {
                 tracing::warn!(error = %e, "could not ask; cleaning up");
                 return false;
             }
-            Ok(line) => match line.trim().to_ascii_lowercase().chars().next().unwrap_or('c') {
+            Ok(line) => match line
+                .trim()
+                .to_ascii_lowercase()
+                .chars()
+                .next()
+                .unwrap_or('c')
+            {
                 'c' => return false,
                 'a' => return true,
                 _ => b.out.say(format!("Incorrect input: {line:?}")).await,

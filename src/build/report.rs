@@ -396,6 +396,9 @@ mod tests {
             percentage_complete: Some(40),
             progress_message: Some("cloning disks".into()),
         };
-        assert_eq!(describe_task(&p), "create VM 'x': RUNNING 40% (cloning disks)");
+        assert_eq!(
+            describe_task(&p),
+            "create VM 'x': RUNNING 40% (cloning disks)"
+        );
     }
 }

@@ -275,7 +275,9 @@ mod tests {
             packer: Default::default(),
             configs: vec![body],
         };
-        nutanix_config::prepare(&input).expect("valid config").config
+        nutanix_config::prepare(&input)
+            .expect("valid config")
+            .config
     }
 
     fn state(sources: Vec<Option<SourceImage>>) -> BuildState {
@@ -313,7 +315,11 @@ mod tests {
             "vm_categories": [{"key": "Env", "value": "Dev"}, {"key": "Env", "value": "Prod"}],
             "user_data": "#cloud-config\n", "os_type": "Linux",
         }));
-        let mut st = state(vec![image("img", Some(40 * 1024 * MIB)), None, image("iso", None)]);
+        let mut st = state(vec![
+            image("img", Some(40 * 1024 * MIB)),
+            None,
+            image("iso", None),
+        ]);
         st.project = Some(Named {
             uuid: "p-uuid".into(),
             name: "p".into(),
@@ -325,13 +331,19 @@ mod tests {
         assert_eq!(body["metadata"]["kind"], "vm");
         assert_eq!(body["metadata"]["uuid"], "vm-uuid");
         assert_eq!(body["metadata"]["use_categories_mapping"], true);
-        assert_eq!(body["metadata"]["categories_mapping"], json!({"Env": ["Dev", "Prod"]}));
+        assert_eq!(
+            body["metadata"]["categories_mapping"],
+            json!({"Env": ["Dev", "Prod"]})
+        );
         assert_eq!(
             body["metadata"]["project_reference"],
             json!({"kind": "project", "uuid": "p-uuid"})
         );
         assert_eq!(body["spec"]["name"], "Packer-TEST");
-        assert_eq!(body["spec"]["description"], "Packer vm building image golden");
+        assert_eq!(
+            body["spec"]["description"],
+            "Packer vm building image golden"
+        );
         assert_eq!(
             body["spec"]["cluster_reference"],
             json!({"kind": "cluster", "uuid": "c-uuid"})
@@ -363,7 +375,10 @@ mod tests {
             json!([{"is_connected": true, "subnet_reference": {"kind": "subnet", "uuid": "s-uuid"},
                     "mac_address": "50:6b:8d:aa:bb:cc"}])
         );
-        assert_eq!(r["serial_port_list"], json!([{"index": 0, "is_connected": true}]));
+        assert_eq!(
+            r["serial_port_list"],
+            json!([{"index": 0, "is_connected": true}])
+        );
         assert_eq!(
             r["guest_customization"]["cloud_init"]["user_data"],
             "I2Nsb3VkLWNvbmZpZwo="

@@ -68,7 +68,12 @@ fn sim_config() -> SimConfig {
 }
 
 async fn harness(cfg: SimConfig) -> Harness {
-    let inventory_images = cfg.inventory.images.iter().map(|i| i.uuid.clone()).collect();
+    let inventory_images = cfg
+        .inventory
+        .images
+        .iter()
+        .map(|i| i.uuid.clone())
+        .collect();
     Harness {
         sim: Simulator::start(cfg).await.unwrap(),
         console: RecordingConsole::default(),
@@ -198,6 +203,7 @@ async fn full_build_images_every_data_disk_and_leaves_only_the_outputs() {
         .unwrap_or_else(|e| panic!("{e}\n{}", h.console.text()))
         .expect("an artifact");
     let text = h.console.text();
+    eprintln!("{text}");
     // Two data disks, two images; no VM, no CD image, no other image left behind.
     assert_eq!(artifact.images.len(), 2, "{text}");
     assert!(h.vms().is_empty(), "{text}");
@@ -240,14 +246,19 @@ async fn full_build_images_every_data_disk_and_leaves_only_the_outputs() {
 async fn vm_create_refused_leaves_nothing() {
     let h = harness(sim_config()).await;
     h.sim
-        .add_faults(fault(json!({"match": {"method": "POST", "path": "/api/nutanix/v3/vms"},
-            "action": {"type": "status", "status": 500, "message": "injected: no capacity"}})))
+        .add_faults(fault(
+            json!({"match": {"method": "POST", "path": "/api/nutanix/v3/vms"},
+            "action": {"type": "status", "status": 500, "message": "injected: no capacity"}}),
+        ))
         .unwrap();
     let e = h
         .build(template(json!({"cd_content": {"a.txt": "a"}})))
         .await
         .unwrap_err();
-    assert!(e.contains("creating VM 'pkr-test'") && e.contains("injected: no capacity"), "{e}");
+    assert!(
+        e.contains("creating VM 'pkr-test'") && e.contains("injected: no capacity"),
+        "{e}"
+    );
     h.assert_nothing_leaked();
 }
 
@@ -255,8 +266,10 @@ async fn vm_create_refused_leaves_nothing() {
 async fn vm_create_task_failure_deletes_the_failed_vm() {
     let h = harness(sim_config()).await;
     h.sim
-        .add_faults(fault(json!({"match": {"method": "POST", "path": "/api/nutanix/v3/vms"},
-            "action": {"type": "task_fail", "message": "RESOURCE_SHORTAGE: injected"}})))
+        .add_faults(fault(
+            json!({"match": {"method": "POST", "path": "/api/nutanix/v3/vms"},
+            "action": {"type": "task_fail", "message": "RESOURCE_SHORTAGE: injected"}}),
+        ))
         .unwrap();
     let e = h.build(template(json!({}))).await.unwrap_err();
     assert!(e.contains("RESOURCE_SHORTAGE: injected"), "{e}");
@@ -286,8 +299,10 @@ async fn dropped_upload_deletes_the_half_made_image() {
     let local = h.dir.path().join("local.qcow2");
     std::fs::write(&local, vec![7u8; 4096]).unwrap();
     h.sim
-        .add_faults(fault(json!({"match": {"method": "PUT", "path_regex": "/images/.*/file$"},
-            "action": {"type": "drop"}, "count": 0})))
+        .add_faults(fault(
+            json!({"match": {"method": "PUT", "path_regex": "/images/.*/file$"},
+            "action": {"type": "drop"}, "count": 0}),
+        ))
         .unwrap();
     let e = h
         .build(template(json!({"vm_disks": [
@@ -305,12 +320,15 @@ async fn ip_that_never_comes_times_out_and_cleans_up() {
     let h = harness(cfg).await;
     let e = h
         .build(template(json!({
-            "communicator": "ssh", "ssh_username": "u", "ssh_password": "p",
+            "communicator": "ssh", "ssh_username": "u", "ssh_password": "ssh-pass-123",
             "ip_wait_timeout": "1s",
         })))
         .await
         .unwrap_err();
-    assert!(e.contains("no usable IP address for VM 'pkr-test' within ip_wait_timeout (1s)"), "{e}");
+    assert!(
+        e.contains("no usable IP address for VM 'pkr-test' within ip_wait_timeout (1s)"),
+        "{e}"
+    );
     h.assert_nothing_leaked();
 }
 
@@ -331,7 +349,9 @@ async fn cancel_during_a_wait_stops_it_and_cleans_up() {
     });
     let e = h
         .build_with(
-            template(json!({"communicator": "ssh", "ssh_username": "u", "ssh_password": "p"})),
+            template(
+                json!({"communicator": "ssh", "ssh_username": "u", "ssh_password": "ssh-pass-123"}),
+            ),
             "",
             cancel,
         )
@@ -347,8 +367,10 @@ async fn cancel_during_a_wait_stops_it_and_cleans_up() {
 async fn on_error_abort_keeps_everything_and_lists_it() {
     let h = harness(sim_config()).await;
     h.sim
-        .add_faults(fault(json!({"match": {"method": "POST", "path": "/api/nutanix/v3/images"},
-            "action": {"type": "task_fail", "message": "injected"}})))
+        .add_faults(fault(
+            json!({"match": {"method": "POST", "path": "/api/nutanix/v3/images"},
+            "action": {"type": "task_fail", "message": "injected"}}),
+        ))
         .unwrap();
     let e = h
         .build_with(template(json!({})), "abort", CancellationToken::new())
@@ -358,7 +380,10 @@ async fn on_error_abort_keeps_everything_and_lists_it() {
     assert_eq!(h.vms().len(), 1);
     let text = h.console.text();
     assert!(text.contains("Keeping VM 'pkr-test'"), "{text}");
-    assert!(text.contains("-on-error asked to keep everything"), "{text}");
+    assert!(
+        text.contains("-on-error asked to keep everything"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -389,7 +414,14 @@ async fn provisioner_failure_runs_the_cleanup_provisioner_then_cleans_up() {
     });
     let e = h.build(template(json!({}))).await.unwrap_err();
     assert_eq!(e, "Script exited with non-zero exit status: 3");
-    let names: Vec<String> = h.hooks.runs.lock().unwrap().iter().map(|r| r.0.clone()).collect();
+    let names: Vec<String> = h
+        .hooks
+        .runs
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.0.clone())
+        .collect();
     assert_eq!(names, vec!["packer_provision", "packer_cleanup_provision"]);
     h.assert_nothing_leaked();
 }
@@ -408,8 +440,10 @@ async fn vm_retain_keeps_the_vm_and_force_delete_removes_it_on_failure() {
 
     let h = harness(sim_config()).await;
     h.sim
-        .add_faults(fault(json!({"match": {"method": "POST", "path": "/api/nutanix/v3/images"},
-            "action": {"type": "task_fail", "message": "injected"}})))
+        .add_faults(fault(
+            json!({"match": {"method": "POST", "path": "/api/nutanix/v3/images"},
+            "action": {"type": "task_fail", "message": "injected"}}),
+        ))
         .unwrap();
     h.build_with(
         template(json!({"vm_retain": true, "vm_force_delete": true})),
@@ -424,7 +458,11 @@ async fn vm_retain_keeps_the_vm_and_force_delete_removes_it_on_failure() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn image_skip_alone_gives_no_artifact_and_image_delete_leaves_no_image() {
     let h = harness(sim_config()).await;
-    assert!(h.build(template(json!({"image_skip": true}))).await.unwrap().is_none());
+    assert!(h
+        .build(template(json!({"image_skip": true})))
+        .await
+        .unwrap()
+        .is_none());
     h.assert_nothing_leaked();
 
     let h = harness(sim_config()).await;
@@ -446,10 +484,15 @@ async fn image_skip_alone_gives_no_artifact_and_image_delete_leaves_no_image() {
 async fn unknown_category_fails_before_anything_is_created() {
     let h = harness(sim_config()).await;
     let e = h
-        .build(template(json!({"vm_categories": [{"key": "Environment", "value": "Nope"}]})))
+        .build(template(
+            json!({"vm_categories": [{"key": "Environment", "value": "Nope"}]}),
+        ))
         .await
         .unwrap_err();
-    assert!(e.contains("category Environment:Nope does not exist"), "{e}");
+    assert!(
+        e.contains("category Environment:Nope does not exist"),
+        "{e}"
+    );
     h.assert_nothing_leaked();
     let posts = h
         .sim

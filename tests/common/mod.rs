@@ -38,9 +38,21 @@ pub fn packers() -> Vec<PackerUnderTest> {
         );
     }
     vec![
-        PackerUnderTest { label: "packer 1.16 protobuf", binary: new_bin.clone(), env: vec![] },
-        PackerUnderTest { label: "packer 1.16 gob", binary: new_bin, env: vec![("PACKER_FORCE_GOB", "1")] },
-        PackerUnderTest { label: "packer 1.11 gob", binary: old_bin, env: vec![] },
+        PackerUnderTest {
+            label: "packer 1.16 protobuf",
+            binary: new_bin.clone(),
+            env: vec![],
+        },
+        PackerUnderTest {
+            label: "packer 1.16 gob",
+            binary: new_bin,
+            env: vec![("PACKER_FORCE_GOB", "1")],
+        },
+        PackerUnderTest {
+            label: "packer 1.11 gob",
+            binary: old_bin,
+            env: vec![],
+        },
     ]
 }
 
@@ -112,7 +124,11 @@ pub fn text(out: &Output) -> String {
 pub fn expectations(path: &Path) -> Vec<String> {
     let body = std::fs::read_to_string(path).unwrap_or_default();
     body.lines()
-        .filter_map(|l| l.trim().strip_prefix("# expect:").or_else(|| l.trim().strip_prefix("// expect:")))
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("# expect:")
+                .or_else(|| l.trim().strip_prefix("// expect:"))
+        })
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect()

@@ -69,9 +69,11 @@ pub(crate) async fn build_iso_with(
     let out_dir = out_dir.to_path_buf();
     let cancel = Arc::new(AtomicBool::new(false));
     let guard = CancelOnDrop(cancel.clone());
-    let result = tokio::task::spawn_blocking(move || build_blocking(&spec, &out_dir, now, max_extent, &cancel))
-        .await
-        .map_err(|e| CdError::Task(e.to_string()))?;
+    let result = tokio::task::spawn_blocking(move || {
+        build_blocking(&spec, &out_dir, now, max_extent, &cancel)
+    })
+    .await
+    .map_err(|e| CdError::Task(e.to_string()))?;
     drop(guard);
     result
 }
@@ -95,7 +97,11 @@ fn build_blocking(
     if spec.is_empty() {
         return Err(CdError::Empty);
     }
-    let label = if spec.label.is_empty() { "packer" } else { spec.label.as_str() };
+    let label = if spec.label.is_empty() {
+        "packer"
+    } else {
+        spec.label.as_str()
+    };
     check_label(label)?;
     let root = collect(&spec.files, &spec.content, &spec.base_dir, now)?;
     let plan = plan(
@@ -149,12 +155,12 @@ fn write_image(plan: &Plan<'_>, out: &mut File, cancel: &AtomicBool) -> Result<u
     let mut pos = plan.head.len() as u64;
     for placed in &plan.files {
         if pos != u64::from(placed.sector) * SECTOR as u64 {
-            return Err(WriteError::Cd(CdError::TooLarge("internal layout error".into())));
+            return Err(WriteError::Cd(CdError::Internal("file data out of place")));
         }
         let len = placed.file.len;
         match &placed.file.source {
             Source::Inline(text) => out.write_all(text.as_bytes())?,
-            Source::Host(path) => copy_host_file(path, len, out, cancel)?,
+            Source::Host { path, entry } => copy_host_file(path, entry, len, out, cancel)?,
         }
         pos += len;
         let pad = (SECTOR as u64 - pos % SECTOR as u64) % SECTOR as u64;
@@ -162,7 +168,9 @@ fn write_image(plan: &Plan<'_>, out: &mut File, cancel: &AtomicBool) -> Result<u
         pos += pad;
     }
     if pos != u64::from(plan.total_sectors) * SECTOR as u64 {
-        return Err(WriteError::Cd(CdError::TooLarge("internal layout error".into())));
+        return Err(WriteError::Cd(CdError::Internal(
+            "image size differs from the layout",
+        )));
     }
     out.flush()?;
     Ok(pos)
@@ -170,10 +178,16 @@ fn write_image(plan: &Plan<'_>, out: &mut File, cancel: &AtomicBool) -> Result<u
 
 /// Streams exactly `len` bytes of `path` (as measured when the layout was made) into `out`,
 /// failing if the file is now shorter or longer.
-fn copy_host_file(path: &Path, len: u64, out: &mut File, cancel: &AtomicBool) -> Result<(), WriteError> {
+fn copy_host_file(
+    path: &Path,
+    entry: &str,
+    len: u64,
+    out: &mut File,
+    cancel: &AtomicBool,
+) -> Result<(), WriteError> {
     let source_error = |source| {
         WriteError::Cd(CdError::Source {
-            entry: "cd_files".into(),
+            entry: entry.to_owned(),
             path: path.to_owned(),
             source,
         })
@@ -194,7 +208,9 @@ fn copy_host_file(path: &Path, len: u64, out: &mut File, cancel: &AtomicBool) ->
                 "the build was cancelled",
             )));
         }
-        let want = buf.len().min(usize::try_from(remaining).unwrap_or(usize::MAX));
+        let want = buf
+            .len()
+            .min(usize::try_from(remaining).unwrap_or(usize::MAX));
         let chunk = buf.get_mut(..want).unwrap_or_default();
         let n = match src.read(chunk) {
             Ok(0) => return Err(changed()),
@@ -210,4 +226,108 @@ fn copy_host_file(path: &Path, len: u64, out: &mut File, cancel: &AtomicBool) ->
         return Err(changed());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn xorriso_extract(iso: &Path, read_fs: &str, to: &Path) -> String {
+        let out = Command::new("xorriso")
+            .args(["-read_fs", read_fs, "-osirrox", "on", "-indev"])
+            .arg(iso)
+            .args(["-extract", "/"])
+            .arg(to)
+            .output()
+            .expect("xorriso is needed for this test");
+        let text = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{text}");
+        text
+    }
+
+    /// Files above the per-record limit get several directory records (multi-extent); with a
+    /// 4 KiB limit a 10000-byte file needs three, and xorriso must join them back together in
+    /// both trees.
+    #[tokio::test]
+    async fn multi_extent_files_read_back_whole() {
+        let src = tempfile::tempdir().unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 253) as u8).collect();
+        std::fs::write(src.path().join("big.bin"), &data).unwrap();
+        let spec = CdSpec {
+            files: vec!["big.bin".into()],
+            content: BTreeMap::from([("after".to_string(), "tail".to_string())]),
+            label: "cidata".into(),
+            base_dir: src.path().to_owned(),
+        };
+        let iso = build_iso_with(&spec, out.path(), 0, 4096).await.unwrap();
+        let listing = Command::new("isoinfo")
+            .arg("-l")
+            .arg("-i")
+            .arg(&iso.path)
+            .output()
+            .unwrap();
+        let listing = String::from_utf8_lossy(&listing.stdout);
+        assert_eq!(listing.matches("BIG.BIN;1").count(), 3, "{listing}");
+        for read_fs in ["any", "norock", "ecma119"] {
+            let dir = tempfile::tempdir().unwrap();
+            let log = xorriso_extract(&iso.path, read_fs, &dir.path().join("x"));
+            assert!(!log.contains("WARNING") && !log.contains("SORRY"), "{log}");
+            let name = if read_fs == "ecma119" {
+                "BIG.BIN"
+            } else {
+                "big.bin"
+            };
+            assert_eq!(
+                std::fs::read(dir.path().join("x").join(name)).unwrap(),
+                data,
+                "{read_fs}"
+            );
+        }
+    }
+
+    /// A write that fails half way (here: cancelled) removes the partial image.
+    #[test]
+    fn a_failed_write_leaves_no_image() {
+        let src = tempfile::tempdir().unwrap();
+        let out = tempfile::tempdir().unwrap();
+        std::fs::write(src.path().join("f"), b"data").unwrap();
+        let spec = CdSpec {
+            files: vec!["f".into()],
+            label: "cidata".into(),
+            base_dir: src.path().to_owned(),
+            ..CdSpec::default()
+        };
+        let cancelled = AtomicBool::new(true);
+        let err = build_blocking(&spec, out.path(), 0, MAX_EXTENT, &cancelled).unwrap_err();
+        assert!(matches!(err, CdError::Output { .. }), "{err}");
+        assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+        let never = AtomicBool::new(false);
+        assert!(build_blocking(&spec, out.path(), 0, MAX_EXTENT, &never).is_ok());
+        assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_source_that_changed_size_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"12345").unwrap();
+        let mut out = tempfile::tempfile().unwrap();
+        let never = AtomicBool::new(false);
+        for len in [6, 4] {
+            match copy_host_file(&path, "cd_files[0]", len, &mut out, &never) {
+                Err(WriteError::Cd(CdError::SourceChanged { expected, .. })) => {
+                    assert_eq!(expected, len)
+                }
+                _ => panic!("a {len}-byte expectation of a 5-byte file must fail"),
+            }
+        }
+        assert!(copy_host_file(&path, "cd_files[0]", 5, &mut out, &never).is_ok());
+        let cancelled = AtomicBool::new(true);
+        assert!(matches!(
+            copy_host_file(&path, "cd_files[0]", 5, &mut out, &cancelled),
+            Err(WriteError::Output(e)) if e.kind() == io::ErrorKind::Interrupted
+        ));
+    }
 }

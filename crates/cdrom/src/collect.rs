@@ -31,7 +31,13 @@ pub(crate) fn collect(
 ) -> Result<DirNode, CdError> {
     let mut root = DirNode::new(now);
     for (index, entry) in files.iter().enumerate() {
-        add_entry(&mut root, &format!("cd_files[{index}]"), entry, base_dir, now)?;
+        add_entry(
+            &mut root,
+            &format!("cd_files[{index}]"),
+            entry,
+            base_dir,
+            now,
+        )?;
     }
     for (key, value) in content {
         let label = format!("cd_content[{key:?}]");
@@ -97,13 +103,12 @@ fn add_entry(
     }
     let contents_only = entry.ends_with('/');
     if glob::is_glob(entry) {
-        let matches = glob::glob(base_dir, entry).map_err(|BadPattern(reason)| {
-            CdError::BadPattern {
+        let matches =
+            glob::glob(base_dir, entry).map_err(|BadPattern(reason)| CdError::BadPattern {
                 entry: label.to_owned(),
                 pattern: entry.to_owned(),
                 reason,
-            }
-        })?;
+            })?;
         // `dir/*/` asks for the contents of the matching directories.
         let matches: Vec<PathBuf> = if contents_only {
             matches.into_iter().filter(|m| m.is_dir()).collect()
@@ -155,10 +160,14 @@ fn add_path(
         let Some(name) = name.filter(|_| !contents_only) else {
             return Err(unsupported(label, path, "is not a directory"));
         };
-        root.put_file(&[name], file_node(path, &meta, now), now)
+        root.put_file(&[name], file_node(label, path, &meta, now), now)
             .map_err(|c| conflict(label, c))
     } else {
-        Err(unsupported(label, path, "is not a regular file or directory"))
+        Err(unsupported(
+            label,
+            path,
+            "is not a regular file or directory",
+        ))
     }
 }
 
@@ -203,10 +212,14 @@ fn walk(
             walk(root, label, &path, &child, ancestors, now)?;
             ancestors.pop();
         } else if meta.is_file() {
-            root.put_file(&child, file_node(&path, &meta, now), now)
+            root.put_file(&child, file_node(label, &path, &meta, now), now)
                 .map_err(|c| conflict(label, c))?;
         } else {
-            return Err(unsupported(label, &path, "is not a regular file or directory"));
+            return Err(unsupported(
+                label,
+                &path,
+                "is not a regular file or directory",
+            ));
         }
     }
     Ok(())
@@ -234,9 +247,12 @@ fn unsupported(label: &str, path: &Path, reason: &str) -> CdError {
     }
 }
 
-fn file_node(path: &Path, meta: &fs::Metadata, now: i64) -> FileNode {
+fn file_node(label: &str, path: &Path, meta: &fs::Metadata, now: i64) -> FileNode {
     FileNode {
-        source: Source::Host(path.to_owned()),
+        source: Source::Host {
+            path: path.to_owned(),
+            entry: label.into(),
+        },
         len: meta.len(),
         mtime: mtime(meta, now),
         executable: executable(meta),
@@ -316,19 +332,31 @@ mod tests {
             ],
         );
         let content = BTreeMap::from([
-            ("subfolder not created by files/test.tmp".to_string(), "test".to_string()),
-            ("subfolder/meta-data".to_string(), "from content".to_string()),
+            (
+                "subfolder not created by files/test.tmp".to_string(),
+                "test".to_string(),
+            ),
+            (
+                "subfolder/meta-data".to_string(),
+                "from content".to_string(),
+            ),
             ("/user-data".to_string(), "from content".to_string()),
         ]);
-        let files = strings(&["test folder", "test folder 2/", "Test-Test-Test5.tmp", "subfolder", "user-data"]);
+        let files = strings(&[
+            "test folder",
+            "test folder 2/",
+            "Test-Test-Test5.tmp",
+            "subfolder",
+            "user-data",
+        ]);
         let root = collect(&files, &content, dir.path(), 0).unwrap();
         assert_eq!(
             root.file_paths(),
             [
                 "Test-Test-Test5.tmp",
+                "subfolder not created by files/test.tmp",
                 "subfolder/meta-data",
                 "subfolder/user-data",
-                "subfolder not created by files/test.tmp",
                 "test folder/b/test1",
                 "user-data",
                 "x",
@@ -340,18 +368,32 @@ mod tests {
         );
         assert_eq!(
             content_of(&root, "subfolder/user-data"),
-            Some(Source::Host(dir.path().join("subfolder/user-data")))
+            Some(Source::Host {
+                path: dir.path().join("subfolder/user-data"),
+                entry: "cd_files[3]".into()
+            })
         );
     }
 
     #[test]
     fn globs_expand_and_report_empty_matches_with_the_entry() {
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), &[("x/a.cfg", "a"), ("x/b.cfg", "b"), ("x/sub/c.cfg", "c")]);
+        write(
+            dir.path(),
+            &[("x/a.cfg", "a"), ("x/b.cfg", "b"), ("x/sub/c.cfg", "c")],
+        );
         let root = collect(&strings(&["x/*"]), &BTreeMap::new(), dir.path(), 0).unwrap();
         assert_eq!(root.file_paths(), ["a.cfg", "b.cfg", "sub/c.cfg"]);
-        let err = collect(&strings(&["x/a.cfg", "x/*.ks"]), &BTreeMap::new(), dir.path(), 0).unwrap_err();
-        assert!(matches!(&err, CdError::NoMatch { entry, pattern } if entry == "cd_files[1]" && pattern == "x/*.ks"));
+        let err = collect(
+            &strings(&["x/a.cfg", "x/*.ks"]),
+            &BTreeMap::new(),
+            dir.path(),
+            0,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, CdError::NoMatch { entry, pattern } if entry == "cd_files[1]" && pattern == "x/*.ks")
+        );
         assert_eq!(err.to_string(), "cd_files[1]: no file matches \"x/*.ks\"");
         let err = collect(&strings(&["x/[a"]), &BTreeMap::new(), dir.path(), 0).unwrap_err();
         assert!(matches!(err, CdError::BadPattern { .. }));
@@ -364,15 +406,26 @@ mod tests {
     fn missing_files_and_bad_entries_name_the_entry() {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), &[("f", "1")]);
-        let err = collect(&strings(&["f", "missing.cfg"]), &BTreeMap::new(), dir.path(), 0).unwrap_err();
+        let err = collect(
+            &strings(&["f", "missing.cfg"]),
+            &BTreeMap::new(),
+            dir.path(),
+            0,
+        )
+        .unwrap_err();
         assert!(matches!(&err, CdError::Source { entry, .. } if entry == "cd_files[1]"));
         let err = collect(&strings(&["f/"]), &BTreeMap::new(), dir.path(), 0).unwrap_err();
-        assert!(matches!(&err, CdError::Source { .. } | CdError::Unsupported { .. }));
+        assert!(matches!(
+            &err,
+            CdError::Source { .. } | CdError::Unsupported { .. }
+        ));
         let err = collect(&strings(&[""]), &BTreeMap::new(), dir.path(), 0).unwrap_err();
         assert!(matches!(err, CdError::Unsupported { .. }));
         let content = BTreeMap::from([("../etc/passwd".to_string(), String::new())]);
         let err = collect(&[], &content, dir.path(), 0).unwrap_err();
-        assert!(matches!(&err, CdError::ContentPath { entry, .. } if entry == "cd_content[\"../etc/passwd\"]"));
+        assert!(
+            matches!(&err, CdError::ContentPath { entry, .. } if entry == "cd_content[\"../etc/passwd\"]")
+        );
     }
 
     #[test]

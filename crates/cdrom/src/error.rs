@@ -112,6 +112,10 @@ pub enum CdError {
         source: std::io::Error,
     },
 
+    /// An invariant of the ISO layout did not hold: a bug in this crate, never the user's.
+    #[error("internal error in the ISO writer: {0}")]
+    Internal(&'static str),
+
     /// The blocking worker that writes the image died (a bug, or the runtime shut down).
     #[error("the CD writer task failed: {0}")]
     Task(String),

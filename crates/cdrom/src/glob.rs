@@ -233,7 +233,10 @@ mod tests {
             } else {
                 go
             };
-            assert_eq!(ours, expected, "pattern {pattern:?} name {name:?} (Go: {go})");
+            assert_eq!(
+                ours, expected,
+                "pattern {pattern:?} name {name:?} (Go: {go})"
+            );
         }
     }
 
@@ -264,7 +267,14 @@ mod tests {
     #[test]
     fn glob_walks_components_sorted_and_skips_missing() {
         let dir = tempfile::tempdir().unwrap();
-        for p in ["a/x.cfg", "a/y.cfg", "b/z.cfg", "b/w.txt", "c.cfg", ".hidden.cfg"] {
+        for p in [
+            "a/x.cfg",
+            "a/y.cfg",
+            "b/z.cfg",
+            "b/w.txt",
+            "c.cfg",
+            ".hidden.cfg",
+        ] {
             let path = dir.path().join(p);
             fs::create_dir_all(path.parent().unwrap()).unwrap();
             fs::write(path, p).unwrap();

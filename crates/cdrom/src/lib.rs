@@ -14,6 +14,8 @@
 //! El Torito boot records, and checking that `http_directory` and `http_content` are not both
 //! set (config validation).
 
+#![warn(missing_docs)]
+
 mod cd;
 mod civil;
 mod collect;

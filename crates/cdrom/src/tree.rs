@@ -9,8 +9,9 @@ use std::sync::Arc;
 /// Where a file's bytes come from when the image is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Source {
-    /// A local file, streamed at write time (it may be a large installer).
-    Host(PathBuf),
+    /// A local file, streamed at write time (it may be a large installer), and the
+    /// `cd_files[i]` entry that brought it, for error messages.
+    Host { path: PathBuf, entry: Arc<str> },
     /// A `cd_content` value.
     Inline(Arc<str>),
 }
@@ -59,7 +60,11 @@ impl DirNode {
 
     /// Creates `path` and its parents as directories (merging with existing ones, as Go's
     /// `MkdirAll` does); new directories get `mtime`.
-    pub(crate) fn ensure_dir(&mut self, path: &[String], mtime: i64) -> Result<&mut DirNode, Conflict> {
+    pub(crate) fn ensure_dir(
+        &mut self,
+        path: &[String],
+        mtime: i64,
+    ) -> Result<&mut DirNode, Conflict> {
         let mut dir = self;
         for (depth, name) in path.iter().enumerate() {
             let node = dir
@@ -81,7 +86,12 @@ impl DirNode {
 
     /// Puts a file at `path` (parents created with `mtime`), replacing an earlier file there,
     /// as a later copy or a `cd_content` value does in Packer's staging folder.
-    pub(crate) fn put_file(&mut self, path: &[String], file: FileNode, mtime: i64) -> Result<(), Conflict> {
+    pub(crate) fn put_file(
+        &mut self,
+        path: &[String],
+        file: FileNode,
+        mtime: i64,
+    ) -> Result<(), Conflict> {
         let Some((name, parents)) = path.split_last() else {
             return Err(Conflict {
                 path: String::new(),
@@ -148,7 +158,9 @@ mod tests {
         root.put_file(&p("a/b"), file("3"), 0).unwrap();
         root.ensure_dir(&p("a/d"), 0).unwrap();
         assert_eq!(root.file_paths(), ["a/b", "a/c"]);
-        let Some(Node::Dir(a)) = root.children.get("a") else { panic!() };
+        let Some(Node::Dir(a)) = root.children.get("a") else {
+            panic!()
+        };
         assert_eq!(a.children.get("b"), Some(&Node::File(file("3"))));
         assert!(matches!(a.children.get("d"), Some(Node::Dir(_))));
     }
@@ -159,15 +171,24 @@ mod tests {
         root.put_file(&p("a/b"), file("1"), 0).unwrap();
         assert_eq!(
             root.put_file(&p("a"), file("x"), 0).unwrap_err(),
-            Conflict { path: "a".into(), reason: "is already a directory" }
+            Conflict {
+                path: "a".into(),
+                reason: "is already a directory"
+            }
         );
         assert_eq!(
             root.put_file(&p("a/b/c"), file("x"), 0).unwrap_err(),
-            Conflict { path: "a/b".into(), reason: "is already a file" }
+            Conflict {
+                path: "a/b".into(),
+                reason: "is already a file"
+            }
         );
         assert_eq!(
             root.ensure_dir(&p("a/b"), 0).unwrap_err(),
-            Conflict { path: "a/b".into(), reason: "is already a file" }
+            Conflict {
+                path: "a/b".into(),
+                reason: "is already a file"
+            }
         );
         assert!(root.put_file(&[], file("x"), 0).is_err());
     }

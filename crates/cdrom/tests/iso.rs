@@ -21,7 +21,10 @@ fn spec(base: &Path, files: &[&str], content: &[(&str, &str)], label: &str) -> C
 }
 
 fn expected(pairs: &[(&str, &[u8])]) -> BTreeMap<String, Vec<u8>> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_vec())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_vec()))
+        .collect()
 }
 
 #[tokio::test]
@@ -35,9 +38,12 @@ async fn cloud_init_cidata() {
             ("user-data", b"#cloud-config\nusers: []\n"),
         ],
     );
-    let iso = build_iso(&spec(src.path(), &["meta-data", "user-data"], &[], "cidata"), out.path())
-        .await
-        .unwrap();
+    let iso = build_iso(
+        &spec(src.path(), &["meta-data", "user-data"], &[], "cidata"),
+        out.path(),
+    )
+    .await
+    .unwrap();
     assert_eq!(iso.files, ["meta-data", "user-data"]);
     assert_eq!(std::fs::metadata(&iso.path).unwrap().len(), iso.size);
     assert_eq!(iso.size % 2048, 0);
@@ -58,7 +64,9 @@ async fn cloud_init_cidata() {
     assert_eq!(extract(&iso.path, View::RockRidge), want);
     assert_eq!(extract(&iso.path, View::Joliet), want);
     assert_eq!(
-        only_files(&extract(&iso.path, View::Plain)).into_keys().collect::<Vec<_>>(),
+        only_files(&extract(&iso.path, View::Plain))
+            .into_keys()
+            .collect::<Vec<_>>(),
         ["META_DAT", "USER_DAT"]
     );
 }
@@ -83,9 +91,12 @@ async fn label_case_is_kept_and_defaults_to_packer() {
         .unwrap();
     let b = blkid(&iso.path);
     assert!(b.contains(&format!("LABEL=\"{long}\"")), "{b}");
-    let err = build_iso(&spec(src.path(), &["ks.cfg"], &[], &format!("{long}x")), out.path())
-        .await
-        .unwrap_err();
+    let err = build_iso(
+        &spec(src.path(), &["ks.cfg"], &[], &format!("{long}x")),
+        out.path(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, CdError::Label { .. }), "{err}");
 }
 
@@ -169,7 +180,12 @@ async fn globs_and_directories() {
         ],
     );
     let iso = build_iso(
-        &spec(src.path(), &["http/*.cfg", "drivers/*", "scripts"], &[], "cidata"),
+        &spec(
+            src.path(),
+            &["http/*.cfg", "drivers/*", "scripts"],
+            &[],
+            "cidata",
+        ),
         out.path(),
     )
     .await
@@ -189,9 +205,12 @@ async fn globs_and_directories() {
         ]
     );
     // A glob with no match names the entry, as the task asks.
-    let err = build_iso(&spec(src.path(), &["http/ks.cfg", "x/*.cfg"], &[], "cidata"), out.path())
-        .await
-        .unwrap_err();
+    let err = build_iso(
+        &spec(src.path(), &["http/ks.cfg", "x/*.cfg"], &[], "cidata"),
+        out.path(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.to_string(), "cd_files[1]: no file matches \"x/*.cfg\"");
 }
 
@@ -212,7 +231,12 @@ async fn long_and_unicode_names_survive() {
         ],
     );
     let iso = build_iso(
-        &spec(src.path(), &[&long, &longest, unicode, "Deep"], &[], "cidata"),
+        &spec(
+            src.path(),
+            &[&long, &longest, unicode, "Deep"],
+            &[],
+            "cidata",
+        ),
         out.path(),
     )
     .await
@@ -234,7 +258,10 @@ async fn long_and_unicode_names_survive() {
     let cut_long = format!("{}.yaml", &long[..59]);
     assert!(names.contains(&&cut_long), "{names:?}");
     assert!(names.contains(&&"L".repeat(64)), "{names:?}");
-    assert!(names.contains(&&"Überprüfung 日本語 _.txt".to_string()), "{names:?}");
+    assert!(
+        names.contains(&&"Überprüfung 日本語 _.txt".to_string()),
+        "{names:?}"
+    );
     assert!(isovfy(&iso.path).contains("No errors found"));
 }
 
@@ -246,7 +273,10 @@ async fn large_directories() {
     let out = tempfile::tempdir().unwrap();
     let mut want = BTreeMap::new();
     for i in 0..400 {
-        let name = format!("file number {i:04} with a rather long name to force continuation areas {}.txt", "x".repeat(i % 90));
+        let name = format!(
+            "file number {i:04} with a rather long name to force continuation areas {}.txt",
+            "x".repeat(i % 90)
+        );
         let path = format!("many/{name}");
         std::fs::create_dir_all(src.path().join("many")).unwrap();
         std::fs::write(src.path().join(&path), name.as_bytes()).unwrap();
@@ -269,11 +299,17 @@ async fn large_file_is_streamed_intact() {
     // 24 MiB + 7 bytes of a pattern no two positions of which repeat within 251 bytes.
     let data: Vec<u8> = (0..(24u32 << 20) + 7).map(|i| (i % 251) as u8).collect();
     std::fs::write(src.path().join("installer.bin"), &data).unwrap();
-    let iso = build_iso(&spec(src.path(), &["installer.bin"], &[("small", "s")], "cidata"), out.path())
-        .await
-        .unwrap();
+    let iso = build_iso(
+        &spec(src.path(), &["installer.bin"], &[("small", "s")], "cidata"),
+        out.path(),
+    )
+    .await
+    .unwrap();
     let tree = extract(&iso.path, View::RockRidge);
-    assert!(tree.get("installer.bin") == Some(&data), "installer.bin differs");
+    assert!(
+        tree.get("installer.bin") == Some(&data),
+        "installer.bin differs"
+    );
     assert_eq!(tree.get("small").map(Vec::as_slice), Some(&b"s"[..]));
 }
 
@@ -282,18 +318,30 @@ async fn errors_name_the_entry_and_leave_nothing_behind() {
     let src = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     write_tree(src.path(), &[("a", b"1")]);
-    let err = build_iso(&spec(src.path(), &["a", "missing.cfg"], &[], "cidata"), out.path())
-        .await
-        .unwrap_err();
-    assert!(matches!(&err, CdError::Source { entry, .. } if entry == "cd_files[1]"), "{err}");
-    assert!(err.to_string().starts_with("cd_files[1]: cannot read"), "{err}");
+    let err = build_iso(
+        &spec(src.path(), &["a", "missing.cfg"], &[], "cidata"),
+        out.path(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, CdError::Source { entry, .. } if entry == "cd_files[1]"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().starts_with("cd_files[1]: cannot read"),
+        "{err}"
+    );
     let err = build_iso(&spec(src.path(), &[], &[], "cidata"), out.path())
         .await
         .unwrap_err();
     assert!(matches!(err, CdError::Empty));
-    let err = build_iso(&spec(src.path(), &["a"], &[], "cidata"), &src.path().join("no-such-dir"))
-        .await
-        .unwrap_err();
+    let err = build_iso(
+        &spec(src.path(), &["a"], &[], "cidata"),
+        &src.path().join("no-such-dir"),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, CdError::Output { .. }), "{err}");
     assert!(isos_in(out.path()).is_empty());
 }
@@ -305,7 +353,11 @@ async fn content_only_and_empty_files() {
         &spec(
             Path::new("/nonexistent"),
             &[],
-            &[("empty", ""), ("nested/dir/file.cfg", "x=1\n"), ("/abs/slash", "y")],
+            &[
+                ("empty", ""),
+                ("nested/dir/file.cfg", "x=1\n"),
+                ("/abs/slash", "y"),
+            ],
             "cidata",
         ),
         out.path(),
@@ -321,4 +373,81 @@ async fn content_only_and_empty_files() {
         ])
     );
     assert!(isovfy(&iso.path).contains("No errors found"));
+}
+
+/// The same tree made into an image the way Packer's SDK does when xorriso is installed
+/// (`xorriso -as genisoimage -rock -joliet -volid LABEL`): both images must read back the
+/// same through Rock Ridge and Joliet, with the same label and extensions.
+#[tokio::test]
+async fn reads_like_the_image_packer_makes_with_xorriso() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let files: &[(&str, &[u8])] = &[
+        ("meta-data", b"instance-id: x\n"),
+        ("user-data", b"#cloud-config\n"),
+        ("Autounattend.xml", b"<unattend/>"),
+        ("drivers/NetKVM/w11/amd64/netkvm.inf", b"inf"),
+        ("scripts/Install Guest Tools.ps1", b"ps1"),
+        (".hidden", b"h"),
+        ("empty", b""),
+    ];
+    write_tree(src.path(), files);
+    let ours = build_iso(
+        &spec(
+            src.path(),
+            &[
+                "meta-data",
+                "user-data",
+                "Autounattend.xml",
+                "drivers",
+                "scripts",
+                ".hidden",
+                "empty",
+            ],
+            &[],
+            "cidata",
+        ),
+        out.path(),
+    )
+    .await
+    .unwrap();
+    let theirs = out.path().join("xorriso.iso");
+    run(
+        "xorriso",
+        &[
+            "-as",
+            "genisoimage",
+            "-rock",
+            "-joliet",
+            "-volid",
+            "cidata",
+            "-output",
+            theirs.to_str().unwrap(),
+            src.path().to_str().unwrap(),
+        ],
+    );
+    for view in [View::RockRidge, View::Joliet] {
+        assert_eq!(
+            extract(&ours.path, view),
+            extract(&theirs, view),
+            "{view:?} view differs"
+        );
+    }
+    let summary = |iso: &Path| -> Vec<String> {
+        isoinfo_d(iso)
+            .lines()
+            .filter(|l| {
+                l.starts_with("Volume id") || l.contains("Joliet") || l.contains("Rock Ridge")
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(summary(&ours.path), summary(&theirs));
+    let label = |iso: &Path| {
+        blkid(iso)
+            .split_whitespace()
+            .find(|f| f.starts_with("LABEL="))
+            .map(str::to_owned)
+    };
+    assert_eq!(label(&ours.path), label(&theirs));
 }

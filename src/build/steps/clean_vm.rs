@@ -12,7 +12,9 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
         Some(v) => (v.uuid.clone(), v.name.clone()),
         None => return Err(BuildError::unexpected("removing CD-ROMs", "no VM")),
     };
-    b.out.say(format!("Removing CD-ROMs from VM '{name}'...")).await;
+    b.out
+        .say(format!("Removing CD-ROMs from VM '{name}'..."))
+        .await;
     let wait = b.wait(TASK_TIMEOUT);
     let mut removed = 0usize;
     b.prism

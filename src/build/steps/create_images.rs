@@ -41,19 +41,18 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
         .filter(|(d, _)| matches!(d.image_type, Some(ImageType::Disk | ImageType::DiskImage)))
         .map(|(_, s)| s.as_ref().map(|s| s.image.uuid.clone()))
         .collect();
-    let planned: Vec<Planned> = b
-        .st
-        .vm_disks
-        .iter()
-        .enumerate()
-        .map(|(i, (disk_uuid, _))| Planned {
-            n: i + 1,
-            name: output_image_name(&cfg.vm.image_name, i + 1),
-            uuid: uuid::Uuid::new_v4().to_string(),
-            disk_uuid: disk_uuid.clone(),
-            source_image_uuid: sources.get(i).cloned().flatten(),
-        })
-        .collect();
+    let planned: Vec<Planned> =
+        b.st.vm_disks
+            .iter()
+            .enumerate()
+            .map(|(i, (disk_uuid, _))| Planned {
+                n: i + 1,
+                name: output_image_name(&cfg.vm.image_name, i + 1),
+                uuid: uuid::Uuid::new_v4().to_string(),
+                disk_uuid: disk_uuid.clone(),
+                source_image_uuid: sources.get(i).cloned().flatten(),
+            })
+            .collect();
     b.out
         .say(format!(
             "Creating {} image(s) from the disks of VM '{vm_name}'...",
@@ -107,7 +106,10 @@ async fn existing_name_rules(b: &Build, name: &str) -> Result<(), BuildError> {
     if cfg.fail_if_image_exists && !existing.is_empty() {
         let uuids: Vec<&str> = existing.iter().map(|i| i.uuid()).collect();
         let message = if existing.len() == 1 {
-            format!("one image with name {name} found ({}), please use a unique name", uuids.join(", "))
+            format!(
+                "one image with name {name} found ({}), please use a unique name",
+                uuids.join(", ")
+            )
         } else {
             format!(
                 "more than one image with name {name} found ({}), please use a unique name",

@@ -13,7 +13,11 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
     let name = b.cfg.vm.vm_name.clone();
     let uuid = uuid::Uuid::new_v4().to_string();
     let input = vm_intent(&b.cfg, &b.st, &uuid)?;
-    let cluster = b.st.cluster.as_ref().map(|c| c.name.clone()).unwrap_or_default();
+    let cluster =
+        b.st.cluster
+            .as_ref()
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
     b.out
         .say(format!("Creating VM '{name}' on cluster {cluster}..."))
         .await;
@@ -38,7 +42,8 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
         uuid: uuid.clone(),
         name: name.clone(),
     });
-    b.wait_task(&accepted.task_uuid, &step, TASK_TIMEOUT).await?;
+    b.wait_task(&accepted.task_uuid, &step, TASK_TIMEOUT)
+        .await?;
     b.ledger.advance(&uuid, Stage::Ready);
 
     let vm = b
@@ -76,7 +81,9 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
     match host {
         Some(h) => {
             b.out
-                .message(format!("VM '{name}' ({uuid}) created and powered on, on host {h}"))
+                .message(format!(
+                    "VM '{name}' ({uuid}) created and powered on, on host {h}"
+                ))
                 .await
         }
         None => {

@@ -17,7 +17,10 @@ use crate::build::state::ExportedFile;
 pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
     let dir = b.cfg.output_directory.clone();
     b.out
-        .say(format!("Exporting {} image(s) to {dir}...", b.st.images.len()))
+        .say(format!(
+            "Exporting {} image(s) to {dir}...",
+            b.st.images.len()
+        ))
         .await;
     tokio::fs::create_dir_all(&dir)
         .await
@@ -62,7 +65,10 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
                 size.map(|s| format!(", {s} bytes")).unwrap_or_default()
             ))
             .await;
-        let pump = b.out.transfer(&format!("{}.img", image.image.name), size.unwrap_or(0)).await;
+        let pump = b
+            .out
+            .transfer(&format!("{}.img", image.image.name), size.unwrap_or(0))
+            .await;
         let meter = pump.meter();
         let options = DownloadOptions {
             expected_size: size,
@@ -73,7 +79,8 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
         let limit = b.cfg.cluster.transfer_timeout();
         let result = tokio::time::timeout(
             limit,
-            b.prism.download_image_file(&image.image.uuid, &path, &options),
+            b.prism
+                .download_image_file(&image.image.uuid, &path, &options),
         )
         .await;
         pump.finish().await;

@@ -74,7 +74,8 @@ pub(crate) fn wildcard(pattern: &str, name: &str) -> bool {
             },
         }
     }
-    p.get(pi..).is_some_and(|rest| rest.iter().all(|c| *c == '*'))
+    p.get(pi..)
+        .is_some_and(|rest| rest.iter().all(|c| *c == '*'))
 }
 
 fn io_err(what: &str, path: &Path, source: std::io::Error) -> BuildError {
@@ -146,7 +147,10 @@ pub(crate) fn stage(
         }
         for p in paths {
             let name = p.file_name().ok_or_else(|| {
-                BuildError::unexpected("creating the CD", format!("cd_files entry {entry:?} has no file name"))
+                BuildError::unexpected(
+                    "creating the CD",
+                    format!("cd_files entry {entry:?} has no file name"),
+                )
             })?;
             copy_tree(&p, &root.join(name))?;
             count += 1;
@@ -165,7 +169,8 @@ pub(crate) fn stage(
         }
         let dest = root.join(rel_path);
         if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io_err("creating CD directory", parent, e))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| io_err("creating CD directory", parent, e))?;
         }
         std::fs::write(&dest, text).map_err(|e| io_err("writing cd_content", &dest, e))?;
         count += 1;
@@ -182,14 +187,18 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
         .clone()
         .filter(|l| !l.is_empty())
         .unwrap_or_else(|| "packer".to_string());
-    b.out.say(format!("Creating CD disk (label {label})...")).await;
-    let (tool, tool_path) = iso_tool().ok_or_else(|| BuildError::Unsupported(NO_TOOL.to_string()))?;
+    b.out
+        .say(format!("Creating CD disk (label {label})..."))
+        .await;
+    let (tool, tool_path) =
+        iso_tool().ok_or_else(|| BuildError::Unsupported(NO_TOOL.to_string()))?;
     let work = tempfile::Builder::new()
         .prefix("packer-nutanix-cd")
         .tempdir()
         .map_err(|e| io_err("creating a temporary directory", &std::env::temp_dir(), e))?;
     let root = work.path().join("root");
-    std::fs::create_dir_all(&root).map_err(|e| io_err("creating CD staging directory", &root, e))?;
+    std::fs::create_dir_all(&root)
+        .map_err(|e| io_err("creating CD staging directory", &root, e))?;
     let files = cfg.cd.cd_files.clone();
     let content = cfg.cd.cd_content.clone();
     let staged_root = root.clone();
@@ -223,7 +232,10 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
         ));
     }
     b.out
-        .message(format!("Made {} with {count} item(s) using {tool}", iso.display()))
+        .message(format!(
+            "Made {} with {count} item(s) using {tool}",
+            iso.display()
+        ))
         .await;
     let (image, _size) = upload_local_image(
         b,
@@ -272,9 +284,15 @@ mod tests {
         content.insert("meta/user-data".to_string(), "#cloud-config".to_string());
         let n = stage(root.path(), &files, &content).unwrap();
         assert_eq!(n, 3);
-        assert_eq!(std::fs::read_to_string(root.path().join("ks.cfg")).unwrap(), "ks");
+        assert_eq!(
+            std::fs::read_to_string(root.path().join("ks.cfg")).unwrap(),
+            "ks"
+        );
         assert!(!root.path().join("other.txt").exists());
-        assert_eq!(std::fs::read_to_string(root.path().join("dir/sub/x")).unwrap(), "x");
+        assert_eq!(
+            std::fs::read_to_string(root.path().join("dir/sub/x")).unwrap(),
+            "x"
+        );
         assert_eq!(
             std::fs::read_to_string(root.path().join("meta/user-data")).unwrap(),
             "#cloud-config"

@@ -54,7 +54,10 @@ impl Hooks for PackerHooks {
         data: packer_rpc::HookData,
         comm: Arc<dyn packer_rpc::Communicator>,
     ) -> Result<(), String> {
-        self.0.run(name, data, comm).await.map_err(|e| e.to_string())
+        self.0
+            .run(name, data, comm)
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -12,8 +12,7 @@ const PROVISION: &str = "packer_provision";
 const CLEANUP_PROVISION: &str = "packer_cleanup_provision";
 
 fn communicator(b: &Build) -> Result<Arc<dyn packer_rpc::Communicator>, BuildError> {
-    b.st
-        .comm
+    b.st.comm
         .clone()
         .ok_or_else(|| BuildError::unexpected("provisioning", "no communicator is connected"))
 }
@@ -40,6 +39,8 @@ pub(crate) async fn cleanup(b: &Build) {
         .await;
     let data = hook_data(&b.cfg, &b.st, None, &b.run_uuid);
     if let Err(e) = b.hooks.run(CLEANUP_PROVISION, data, comm).await {
-        b.out.error(format!("Cleanup provisioner failed: {e}")).await;
+        b.out
+            .error(format!("Cleanup provisioner failed: {e}"))
+            .await;
     }
 }

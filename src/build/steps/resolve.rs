@@ -61,18 +61,30 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
     for (i, nic) in cfg.vm.vm_nics.iter().enumerate() {
         let step = format!("resolving the subnet of vm_nics[{i}]");
         let subnet = match (&nic.subnet_uuid, &nic.subnet_name) {
-            (Some(uuid), _) => b
-                .cancellable(async { b.prism.get_subnet(uuid).await.map_err(|e| b.prism_err(&step, e)) })
-                .await?,
-            (None, Some(name)) => b
-                .cancellable(async {
+            (Some(uuid), _) => {
+                b.cancellable(async {
+                    b.prism
+                        .get_subnet(uuid)
+                        .await
+                        .map_err(|e| b.prism_err(&step, e))
+                })
+                .await?
+            }
+            (None, Some(name)) => {
+                b.cancellable(async {
                     b.prism
                         .subnet_by_name(name, Some(&cluster.uuid))
                         .await
                         .map_err(|e| b.prism_err(&step, e))
                 })
-                .await?,
-            (None, None) => return Err(BuildError::unexpected(step, "no subnet_name or subnet_uuid")),
+                .await?
+            }
+            (None, None) => {
+                return Err(BuildError::unexpected(
+                    step,
+                    "no subnet_name or subnet_uuid",
+                ))
+            }
         };
         b.out
             .message(format!(
@@ -172,7 +184,9 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
     }
     if !checked.is_empty() {
         let list: Vec<String> = checked.iter().map(|(k, v)| format!("{k}:{v}")).collect();
-        b.out.message(format!("Categories: {}", list.join(", "))).await;
+        b.out
+            .message(format!("Categories: {}", list.join(", ")))
+            .await;
     }
 
     b.st.cluster = Some(cluster);

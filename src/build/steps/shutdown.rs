@@ -48,7 +48,9 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
     let graceful = match (&command, b.st.comm.clone()) {
         (Some(command), Some(comm)) => {
             b.out
-                .say(format!("Gracefully halting VM '{name}' with shutdown_command..."))
+                .say(format!(
+                    "Gracefully halting VM '{name}' with shutdown_command..."
+                ))
                 .await;
             let cmd = packer_rpc::RemoteCommand {
                 command: command.clone(),

@@ -49,7 +49,12 @@ pub(crate) fn base_name(s: &str) -> String {
 /// The step.
 pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
     let cfg = b.cfg.clone();
-    if cfg.vm.vm_disks.iter().any(|d| d.image_type != Some(ImageType::Disk)) {
+    if cfg
+        .vm
+        .vm_disks
+        .iter()
+        .any(|d| d.image_type != Some(ImageType::Disk))
+    {
         b.out.say("Preparing source images...").await;
     }
     let mut done: HashMap<String, SourceImage> = HashMap::new();
@@ -154,16 +159,29 @@ fn checksum_of(d: &VmDisk) -> Option<Checksum> {
 
 /// An existing image can stand in for the download when it holds the same URL, has the right
 /// type, is complete, and (when a checksum is given) carries that checksum.
-fn reusable(image: &Image, uri: &str, t: &prism::models::ImageType, sum: Option<&Checksum>) -> bool {
+fn reusable(
+    image: &Image,
+    uri: &str,
+    t: &prism::models::ImageType,
+    sum: Option<&Checksum>,
+) -> bool {
     let complete = image
         .status
         .as_ref()
         .and_then(|s| s.state.as_deref())
         .is_none_or(|s| s == "COMPLETE");
-    let same_sum = match (sum, image.status.as_ref().and_then(|s| s.resources.checksum.as_ref())) {
+    let same_sum = match (
+        sum,
+        image
+            .status
+            .as_ref()
+            .and_then(|s| s.resources.checksum.as_ref()),
+    ) {
         (Some(want), Some(have)) => {
             want.checksum_algorithm == have.checksum_algorithm
-                && want.checksum_value.eq_ignore_ascii_case(&have.checksum_value)
+                && want
+                    .checksum_value
+                    .eq_ignore_ascii_case(&have.checksum_value)
         }
         _ => true,
     };
@@ -253,8 +271,12 @@ async fn from_uri(
         })
         .await?;
     b.ledger.advance(&uuid, Stage::Accepted);
-    b.wait_task(&accepted.task_uuid, &create, b.cfg.cluster.transfer_timeout())
-        .await?;
+    b.wait_task(
+        &accepted.task_uuid,
+        &create,
+        b.cfg.cluster.transfer_timeout(),
+    )
+    .await?;
     b.ledger.advance(&uuid, Stage::Ready);
     let image = b
         .prism

@@ -63,7 +63,8 @@ pub(crate) async fn upload_local_image(
         })
         .await?;
     b.ledger.advance(&uuid, Stage::Accepted);
-    b.wait_task(&accepted.task_uuid, &step, TASK_TIMEOUT).await?;
+    b.wait_task(&accepted.task_uuid, &step, TASK_TIMEOUT)
+        .await?;
 
     let size = tokio::fs::metadata(what.path)
         .await
@@ -92,11 +93,8 @@ pub(crate) async fn upload_local_image(
         cancel: b.cancel.clone(),
     };
     let limit = b.cfg.cluster.transfer_timeout();
-    let upload = tokio::time::timeout(
-        limit,
-        b.prism.upload_image_file(&uuid, what.path, &options),
-    )
-    .await;
+    let upload =
+        tokio::time::timeout(limit, b.prism.upload_image_file(&uuid, what.path, &options)).await;
     pump.finish().await;
     let upload_step = format!("uploading {} to image '{}'", what.path.display(), what.name);
     match upload {
@@ -108,7 +106,11 @@ pub(crate) async fn upload_local_image(
         }
         Ok(Err(e)) => return Err(b.prism_err(&upload_step, e)),
         Ok(Ok(report)) => {
-            tracing::info!(bytes = report.bytes, attempts = report.attempts, "upload done");
+            tracing::info!(
+                bytes = report.bytes,
+                attempts = report.attempts,
+                "upload done"
+            );
         }
     }
     b.ledger.advance(&uuid, Stage::Ready);

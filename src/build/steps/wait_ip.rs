@@ -53,7 +53,9 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
         }
         let first = found.usable.first().copied();
         if let Some(ip) = settle.observe(now, first) {
-            b.out.message(format!("VM '{vm_name}' has IP address {ip}")).await;
+            b.out
+                .message(format!("VM '{vm_name}' has IP address {ip}"))
+                .await;
             b.st.ip = Some(ip);
             return Ok(());
         }
@@ -79,7 +81,7 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
         if now >= deadline {
             return Err(BuildError::IpTimeout {
                 vm: vm_name,
-                waited,
+                limit: timeout,
                 seen,
             });
         }

@@ -13,7 +13,9 @@ use axum::response::{IntoResponse, Response};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-use super::route::{clean_path, content_type, listing, parse_range, suggestion, BadPath, CleanPath, Range};
+use super::route::{
+    clean_path, content_type, listing, parse_range, suggestion, BadPath, CleanPath, Range,
+};
 use crate::civil::http_date;
 use crate::collect::unix_seconds;
 
@@ -43,7 +45,10 @@ async fn respond(
     headers: &HeaderMap,
 ) -> Response {
     if method != Method::GET && method != Method::HEAD {
-        let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "405 method not allowed\n".into());
+        let mut r = text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "405 method not allowed\n".into(),
+        );
         r.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return r;
@@ -52,7 +57,10 @@ async fn respond(
     let path = match clean_path(raw_path) {
         Ok(p) => p,
         Err(BadPath::Traversal | BadPath::Invalid) => {
-            return text(StatusCode::BAD_REQUEST, "400 Bad Request: invalid URL path\n".into())
+            return text(
+                StatusCode::BAD_REQUEST,
+                "400 Bad Request: invalid URL path\n".into(),
+            )
         }
     };
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
@@ -97,7 +105,10 @@ async fn from_directory(
         return match list_dir(&local).await {
             Ok(entries) => {
                 let body = listing(&entries);
-                let mut r = text(StatusCode::OK, if head { String::new() } else { body.clone() });
+                let mut r = text(
+                    StatusCode::OK,
+                    if head { String::new() } else { body.clone() },
+                );
                 r.headers_mut().insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("text/html; charset=utf-8"),
@@ -111,7 +122,9 @@ async fn from_directory(
     }
     match last {
         // A file asked for as a directory: send the client to the file, as Go does.
-        Some(name) if path.trailing_slash => redirect(&format!("../{}", relative_href(name)), query),
+        Some(name) if path.trailing_slash => {
+            redirect(&format!("../{}", relative_href(name)), query)
+        }
         Some(name) => file_response(&local, name, range, head).await,
         None => text(StatusCode::NOT_FOUND, "404 page not found\n".into()),
     }
@@ -157,7 +170,9 @@ async fn list_dir(dir: &Path) -> std::io::Result<Vec<(String, bool)>> {
         let Ok(name) = entry.file_name().into_string() else {
             continue;
         };
-        let is_dir = tokio::fs::metadata(entry.path()).await.is_ok_and(|m| m.is_dir());
+        let is_dir = tokio::fs::metadata(entry.path())
+            .await
+            .is_ok_and(|m| m.is_dir());
         entries.push((name, is_dir));
     }
     entries.sort();
@@ -169,10 +184,15 @@ fn io_error(e: &std::io::Error) -> Response {
         std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => {
             text(StatusCode::NOT_FOUND, "404 page not found\n".into())
         }
-        std::io::ErrorKind::PermissionDenied => text(StatusCode::FORBIDDEN, "403 Forbidden\n".into()),
+        std::io::ErrorKind::PermissionDenied => {
+            text(StatusCode::FORBIDDEN, "403 Forbidden\n".into())
+        }
         _ => {
             tracing::warn!(error = %e, "http_directory read failed");
-            text(StatusCode::INTERNAL_SERVER_ERROR, "500 Internal Server Error\n".into())
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "500 Internal Server Error\n".into(),
+            )
         }
     }
 }
@@ -186,24 +206,32 @@ fn text(status: StatusCode, body: String) -> Response {
     r
 }
 
-/// Status, `Content-Range` and the byte window for a body of `size` bytes.
-fn window(range: Option<&str>, size: u64) -> Result<(StatusCode, Option<String>, u64, u64), Response> {
+/// What to send of a body of `size` bytes: status, `Content-Range`, start and length.
+type Window = (StatusCode, Option<String>, u64, u64);
+
+/// The window a `Range` header asks for, or `None` when it cannot be satisfied.
+fn window(range: Option<&str>, size: u64) -> Option<Window> {
     match parse_range(range, size) {
-        Range::Full => Ok((StatusCode::OK, None, 0, size)),
-        Range::Part { start, end } => Ok((
+        Range::Full => Some((StatusCode::OK, None, 0, size)),
+        Range::Part { start, end } => Some((
             StatusCode::PARTIAL_CONTENT,
             Some(format!("bytes {start}-{end}/{size}")),
             start,
             end - start + 1,
         )),
-        Range::Unsatisfiable => {
-            let mut r = text(StatusCode::RANGE_NOT_SATISFIABLE, "416 Range Not Satisfiable\n".into());
-            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
-                r.headers_mut().insert(header::CONTENT_RANGE, v);
-            }
-            Err(r)
-        }
+        Range::Unsatisfiable => None,
     }
+}
+
+fn unsatisfiable(size: u64) -> Response {
+    let mut r = text(
+        StatusCode::RANGE_NOT_SATISFIABLE,
+        "416 Range Not Satisfiable\n".into(),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+        r.headers_mut().insert(header::CONTENT_RANGE, v);
+    }
+    r
 }
 
 fn with_headers(
@@ -229,17 +257,25 @@ fn with_headers(
     r
 }
 
-fn bytes_response(body: Bytes, kind: &'static str, modified: Option<i64>, range: Option<&str>, head: bool) -> Response {
-    let (status, content_range, start, len) = match window(range, body.len() as u64) {
-        Ok(w) => w,
-        Err(r) => return r,
+fn bytes_response(
+    body: Bytes,
+    kind: &'static str,
+    modified: Option<i64>,
+    range: Option<&str>,
+    head: bool,
+) -> Response {
+    let Some((status, content_range, start, len)) = window(range, body.len() as u64) else {
+        return unsatisfiable(body.len() as u64);
     };
     let part = if head {
         Body::empty()
     } else {
         let (start, end) = (start as usize, start.saturating_add(len) as usize);
         if end > body.len() || start > end {
-            return text(StatusCode::INTERNAL_SERVER_ERROR, "500 bad range window\n".into());
+            return text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "500 bad range window\n".into(),
+            );
         }
         Body::from(body.slice(start..end))
     };
@@ -262,9 +298,8 @@ async fn file_response(path: &Path, name: &str, range: Option<&str>, head: bool)
         return io_error(&e);
     }
     let kind = content_type(name, &sniff);
-    let (status, content_range, start, len) = match window(range, size) {
-        Ok(w) => w,
-        Err(r) => return r,
+    let Some((status, content_range, start, len)) = window(range, size) else {
+        return unsatisfiable(size);
     };
     let body = if head {
         Body::empty()

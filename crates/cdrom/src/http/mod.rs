@@ -121,7 +121,10 @@ pub async fn start_http_server(cfg: HttpServe) -> Result<HttpServer, CdError> {
         let shutdown = async {
             let _ = stopped.await;
         };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
             tracing::warn!(error = %e, "HTTP server stopped with an error");
         }
         tracing::debug!(%addr, "HTTP server stopped");
@@ -140,7 +143,9 @@ async fn bind_first_free(address: IpAddr, min: u16, max: u16) -> Result<TcpListe
     for port in min..=max {
         match TcpListener::bind((address, port)).await {
             Ok(listener) => return Ok(listener),
-            Err(e) if matches!(e.kind(), ErrorKind::AddrInUse | ErrorKind::PermissionDenied) => continue,
+            Err(e) if matches!(e.kind(), ErrorKind::AddrInUse | ErrorKind::PermissionDenied) => {
+                continue
+            }
             Err(source) => {
                 return Err(CdError::Bind {
                     address,

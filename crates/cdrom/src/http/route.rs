@@ -168,9 +168,9 @@ fn sniff(head: &[u8]) -> &'static str {
         return "text/xml; charset=utf-8";
     }
     // Go's rule: text unless a byte is a control character other than \t \n \f \r and ESC.
-    let binary = head
-        .iter()
-        .any(|&b| b <= 0x08 || b == 0x0B || (0x0E..=0x1A).contains(&b) || (0x1C..=0x1F).contains(&b));
+    let binary = head.iter().any(|&b| {
+        b <= 0x08 || b == 0x0B || (0x0E..=0x1A).contains(&b) || (0x1C..=0x1F).contains(&b)
+    });
     if binary {
         "application/octet-stream"
     } else {
@@ -180,7 +180,10 @@ fn sniff(head: &[u8]) -> &'static str {
 
 /// The first key within edit distance 2 of `path` (the threshold Packer's `didyoumean`
 /// uses for its `http_content` 404 message).
-pub(crate) fn suggestion<'a>(path: &str, keys: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn suggestion<'a>(
+    path: &str,
+    keys: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     keys.into_iter().find(|k| levenshtein(path, k) < 3)
 }
 
@@ -209,9 +212,15 @@ fn levenshtein(a: &str, b: &str) -> usize {
 /// An HTML directory listing like Go's `http.FileServer` (sorted names, `/` after
 /// directories), for installers that browse `http_directory`.
 pub(crate) fn listing(entries: &[(String, bool)]) -> String {
-    let mut out = String::from("<!doctype html>\n<meta name=\"viewport\" content=\"width=device-width\">\n<pre>\n");
+    let mut out = String::from(
+        "<!doctype html>\n<meta name=\"viewport\" content=\"width=device-width\">\n<pre>\n",
+    );
     for (name, is_dir) in entries {
-        let shown = if *is_dir { format!("{name}/") } else { name.clone() };
+        let shown = if *is_dir {
+            format!("{name}/")
+        } else {
+            name.clone()
+        };
         let href = percent_encoding::utf8_percent_encode(&shown, HREF).to_string();
         out.push_str(&format!("<a href=\"{href}\">{}</a>\n", html_escape(&shown)));
     }
@@ -265,11 +274,26 @@ mod tests {
     #[test]
     fn ranges_follow_rfc_9110() {
         assert_eq!(parse_range(None, 10), Range::Full);
-        assert_eq!(parse_range(Some("bytes=0-4"), 10), Range::Part { start: 0, end: 4 });
-        assert_eq!(parse_range(Some("bytes=5-"), 10), Range::Part { start: 5, end: 9 });
-        assert_eq!(parse_range(Some("bytes=-3"), 10), Range::Part { start: 7, end: 9 });
-        assert_eq!(parse_range(Some("bytes=-30"), 10), Range::Part { start: 0, end: 9 });
-        assert_eq!(parse_range(Some("bytes=2-100"), 10), Range::Part { start: 2, end: 9 });
+        assert_eq!(
+            parse_range(Some("bytes=0-4"), 10),
+            Range::Part { start: 0, end: 4 }
+        );
+        assert_eq!(
+            parse_range(Some("bytes=5-"), 10),
+            Range::Part { start: 5, end: 9 }
+        );
+        assert_eq!(
+            parse_range(Some("bytes=-3"), 10),
+            Range::Part { start: 7, end: 9 }
+        );
+        assert_eq!(
+            parse_range(Some("bytes=-30"), 10),
+            Range::Part { start: 0, end: 9 }
+        );
+        assert_eq!(
+            parse_range(Some("bytes=2-100"), 10),
+            Range::Part { start: 2, end: 9 }
+        );
         assert_eq!(parse_range(Some("bytes=10-"), 10), Range::Unsatisfiable);
         assert_eq!(parse_range(Some("bytes=-0"), 10), Range::Unsatisfiable);
         assert_eq!(parse_range(Some("bytes=0-1,3-4"), 10), Range::Full);
@@ -282,10 +306,19 @@ mod tests {
     #[test]
     fn content_types() {
         assert_eq!(content_type("a.JSON", b""), "application/json");
-        assert_eq!(content_type("ks.cfg", b"text\n"), "text/plain; charset=utf-8");
+        assert_eq!(
+            content_type("ks.cfg", b"text\n"),
+            "text/plain; charset=utf-8"
+        );
         assert_eq!(content_type("blob", &[0, 1, 2]), "application/octet-stream");
-        assert_eq!(content_type("index", b"  <!DOCTYPE html><p>"), "text/html; charset=utf-8");
-        assert_eq!(content_type("unattend", b"<?xml version"), "text/xml; charset=utf-8");
+        assert_eq!(
+            content_type("index", b"  <!DOCTYPE html><p>"),
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(
+            content_type("unattend", b"<?xml version"),
+            "text/xml; charset=utf-8"
+        );
     }
 
     #[test]
@@ -301,7 +334,10 @@ mod tests {
     #[test]
     fn listing_escapes_names() {
         let html = listing(&[("a b&c".into(), false), ("sub".into(), true)]);
-        assert!(html.contains("<a href=\"a%20b%26c\">a b&amp;c</a>\n"), "{html}");
+        assert!(
+            html.contains("<a href=\"a%20b%26c\">a b&amp;c</a>\n"),
+            "{html}"
+        );
         assert!(html.contains("<a href=\"sub/\">sub/</a>\n"));
     }
 }

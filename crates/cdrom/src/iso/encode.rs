@@ -75,7 +75,7 @@ pub(crate) struct Record<'a> {
 /// Bytes before the System Use field for an identifier of `ident_len` bytes (§9.1.12: a
 /// padding byte follows an even-length identifier).
 pub(crate) fn record_base_len(ident_len: usize) -> usize {
-    33 + ident_len + usize::from(ident_len % 2 == 0)
+    33 + ident_len + usize::from(ident_len.is_multiple_of(2))
 }
 
 /// A directory record (§9.1) with `system_use` appended, padded to an even length. Returns
@@ -97,7 +97,7 @@ pub(crate) fn dir_record(r: &Record<'_>, system_use: &[u8]) -> Option<Vec<u8>> {
     out.extend_from_slice(&both16(1)); // volume sequence number
     out.push(ident_len);
     out.extend_from_slice(r.ident);
-    if r.ident.len() % 2 == 0 {
+    if r.ident.len().is_multiple_of(2) {
         out.push(0);
     }
     out.extend_from_slice(system_use);
@@ -258,13 +258,26 @@ mod tests {
         let rec = dir_record(&Record { ident: b"AB", ..r }, &[1, 2, 3]).unwrap();
         assert_eq!(rec.len(), 33 + 2 + 1 + 3 + 1);
         assert_eq!(rec.len() % 2, 0);
-        assert!(dir_record(&Record { ident: &[b'x'; 250], ..r }, &[]).is_none());
+        assert!(dir_record(
+            &Record {
+                ident: &[b'x'; 250],
+                ..r
+            },
+            &[]
+        )
+        .is_none());
     }
 
     #[test]
     fn path_records_pad_odd_identifiers() {
-        assert_eq!(path_record(&[0], 19, 1, false), [1, 0, 19, 0, 0, 0, 1, 0, 0, 0]);
-        assert_eq!(path_record(b"AB", 19, 1, true), [2, 0, 0, 0, 0, 19, 0, 1, b'A', b'B']);
+        assert_eq!(
+            path_record(&[0], 19, 1, false),
+            [1, 0, 19, 0, 0, 0, 1, 0, 0, 0]
+        );
+        assert_eq!(
+            path_record(b"AB", 19, 1, true),
+            [2, 0, 0, 0, 0, 19, 0, 1, b'A', b'B']
+        );
         assert_eq!(path_record_len(1), 10);
         assert_eq!(path_record_len(2), 10);
     }

@@ -123,8 +123,8 @@ struct Places {
 
 /// Lays out `root`.
 pub(crate) fn plan<'t>(root: &'t DirNode, opts: &Options<'_>) -> Result<Plan<'t>, CdError> {
-    if opts.max_extent == 0 || opts.max_extent as usize % SECTOR != 0 {
-        return Err(CdError::TooLarge("internal: bad extent limit".into()));
+    if opts.max_extent == 0 || !(opts.max_extent as usize).is_multiple_of(SECTOR) {
+        return Err(CdError::Internal("bad extent limit"));
     }
     let (dirs, files) = arena(root);
     let primary = names(&dirs, Tree::Primary)?;
@@ -138,7 +138,15 @@ pub(crate) fn plan<'t>(root: &'t DirNode, opts: &Options<'_>) -> Result<Plan<'t>
     };
     let mut ce = Continuations::new(0);
     let p_dirs = directories(&dirs, &files, &primary, Tree::Primary, &zero, &mut ce, opts)?;
-    let j_dirs = directories(&dirs, &files, &joliet, Tree::Joliet, &zero, &mut Continuations::new(0), opts)?;
+    let j_dirs = directories(
+        &dirs,
+        &files,
+        &joliet,
+        Tree::Joliet,
+        &zero,
+        &mut Continuations::new(0),
+        opts,
+    )?;
     let ce_sectors = u64::from(ce.sectors());
 
     // Assign sectors.
@@ -155,7 +163,10 @@ pub(crate) fn plan<'t>(root: &'t DirNode, opts: &Options<'_>) -> Result<Plan<'t>
     let j_l = alloc.take(j_pt);
     let j_m = alloc.take(j_pt);
     let mut places = zero;
-    for (t, (names, measured)) in [(&primary, &p_dirs), (&joliet, &j_dirs)].into_iter().enumerate() {
+    for (t, (names, measured)) in [(&primary, &p_dirs), (&joliet, &j_dirs)]
+        .into_iter()
+        .enumerate()
+    {
         for &d in &names.order {
             let len = measured.get(d).map_or(0, |b| b.len() as u64);
             set(&mut places.dir_sector[t], d, sector(alloc.take(len))?);
@@ -180,8 +191,24 @@ pub(crate) fn plan<'t>(root: &'t DirNode, opts: &Options<'_>) -> Result<Plan<'t>
 
     // Pass 2: encode for real.
     let mut ce = Continuations::new(sector(ce_base)?);
-    let p_dirs = directories(&dirs, &files, &primary, Tree::Primary, &places, &mut ce, opts)?;
-    let j_dirs = directories(&dirs, &files, &joliet, Tree::Joliet, &places, &mut Continuations::new(0), opts)?;
+    let p_dirs = directories(
+        &dirs,
+        &files,
+        &primary,
+        Tree::Primary,
+        &places,
+        &mut ce,
+        opts,
+    )?;
+    let j_dirs = directories(
+        &dirs,
+        &files,
+        &joliet,
+        Tree::Joliet,
+        &places,
+        &mut Continuations::new(0),
+        opts,
+    )?;
 
     let mut head = vec![0u8; 16 * SECTOR];
     for (t, l, m) in [(0, p_l, p_m), (1, j_l, j_m)] {
@@ -197,7 +224,10 @@ pub(crate) fn plan<'t>(root: &'t DirNode, opts: &Options<'_>) -> Result<Plan<'t>
         )
         .ok_or_else(internal)?;
         let (volume_id, application_id) = if t == 0 {
-            (opts.label.as_bytes().to_vec(), APPLICATION.as_bytes().to_vec())
+            (
+                opts.label.as_bytes().to_vec(),
+                APPLICATION.as_bytes().to_vec(),
+            )
         } else {
             (ucs2(opts.label, 16), ucs2(APPLICATION, 64))
         };
@@ -206,7 +236,8 @@ pub(crate) fn plan<'t>(root: &'t DirNode, opts: &Options<'_>) -> Result<Plan<'t>
             volume_id: &volume_id,
             application_id: &application_id,
             space_sectors: total_sectors,
-            path_table_size: u32::try_from(if t == 0 { p_pt } else { j_pt }).map_err(|_| too_many())?,
+            path_table_size: u32::try_from(if t == 0 { p_pt } else { j_pt })
+                .map_err(|_| too_many())?,
             path_table_l: sector(l)?,
             path_table_m: sector(m)?,
             root_record: &root_record,
@@ -231,7 +262,10 @@ pub(crate) fn plan<'t>(root: &'t DirNode, opts: &Options<'_>) -> Result<Plan<'t>
     for (names, encoded) in [(&primary, p_dirs), (&joliet, j_dirs)] {
         let mut encoded: Vec<Option<Vec<u8>>> = encoded.into_iter().map(Some).collect();
         for &d in &names.order {
-            let bytes = encoded.get_mut(d).and_then(Option::take).ok_or_else(internal)?;
+            let bytes = encoded
+                .get_mut(d)
+                .and_then(Option::take)
+                .ok_or_else(internal)?;
             head.extend(bytes);
         }
     }
@@ -269,7 +303,7 @@ impl Allocator {
 }
 
 fn internal() -> CdError {
-    CdError::TooLarge("internal layout error".into())
+    CdError::Internal("layout mismatch")
 }
 
 fn too_many() -> CdError {
@@ -342,11 +376,15 @@ fn names<'t>(dirs: &[Dir<'t>], tree: Tree) -> Result<Names<'t>, CdError> {
             .dirs
             .iter()
             .map(|&(name, d)| (Kind::Dir(d), Named { name, is_dir: true }))
-            .chain(
-                dir.files
-                    .iter()
-                    .map(|&(name, f)| (Kind::File(f), Named { name, is_dir: false })),
-            )
+            .chain(dir.files.iter().map(|&(name, f)| {
+                (
+                    Kind::File(f),
+                    Named {
+                        name,
+                        is_dir: false,
+                    },
+                )
+            }))
             .collect();
         let named: Vec<Named<'t>> = kinds.iter().map(|k| k.1).collect();
         let idents = match tree {
@@ -428,7 +466,13 @@ fn directories(
     let mut out = Vec::with_capacity(dirs.len());
     for (d, dir) in dirs.iter().enumerate() {
         let mut records = Vec::new();
-        let mut push = |ident: &[u8], extent: u32, size: u32, flags: u8, mtime: i64, rr: rrip::Entry<'_>| -> Result<(), CdError> {
+        let mut push = |ident: &[u8],
+                        extent: u32,
+                        size: u32,
+                        flags: u8,
+                        mtime: i64,
+                        rr: rrip::Entry<'_>|
+         -> Result<(), CdError> {
             let su = match tree {
                 Tree::Primary => rrip::system_use(ident.len(), &rrip::entries(&rr), ce),
                 Tree::Joliet => Vec::new(),
@@ -454,21 +498,46 @@ fn directories(
             mtime,
             root_self,
         };
-        push(&[0], at, size, FLAG_DIR, dir.node.mtime, rr(None, dir_posix(d), dir.node.mtime, d == 0))?;
+        push(
+            &[0],
+            at,
+            size,
+            FLAG_DIR,
+            dir.node.mtime,
+            rr(None, dir_posix(d), dir.node.mtime, d == 0),
+        )?;
         let parent = dirs.get(dir.parent).ok_or_else(internal)?;
         let (p_at, p_size) = dir_at(dir.parent);
-        push(&[1], p_at, p_size, FLAG_DIR, parent.node.mtime, rr(None, dir_posix(dir.parent), parent.node.mtime, false))?;
+        push(
+            &[1],
+            p_at,
+            p_size,
+            FLAG_DIR,
+            parent.node.mtime,
+            rr(None, dir_posix(dir.parent), parent.node.mtime, false),
+        )?;
         for (kind, ident, name) in names.entries.get(d).into_iter().flatten() {
             match *kind {
                 Kind::Dir(c) => {
                     let (c_at, c_size) = dir_at(c);
                     let mtime = dirs.get(c).map_or(0, |x| x.node.mtime);
-                    push(ident, c_at, c_size, FLAG_DIR, mtime, rr(Some(name), dir_posix(c), mtime, false))?;
+                    push(
+                        ident,
+                        c_at,
+                        c_size,
+                        FLAG_DIR,
+                        mtime,
+                        rr(Some(name), dir_posix(c), mtime, false),
+                    )?;
                 }
                 Kind::File(f) => {
                     let file = files.get(f).map(|x| x.1).ok_or_else(internal)?;
                     let posix = Posix {
-                        mode: if file.executable { EXEC_MODE } else { FILE_MODE },
+                        mode: if file.executable {
+                            EXEC_MODE
+                        } else {
+                            FILE_MODE
+                        },
                         links: 1,
                     };
                     let mut remaining = file.len;
@@ -477,7 +546,14 @@ fn directories(
                         let part = remaining.min(u64::from(opts.max_extent));
                         let last = part == remaining;
                         let flags = if last { 0 } else { FLAG_MULTI_EXTENT };
-                        push(ident, at, part as u32, flags, file.mtime, rr(Some(name), posix, file.mtime, false))?;
+                        push(
+                            ident,
+                            at,
+                            part as u32,
+                            flags,
+                            file.mtime,
+                            rr(Some(name), posix, file.mtime, false),
+                        )?;
                         if last {
                             break;
                         }
@@ -505,4 +581,81 @@ fn pack(records: &[Vec<u8>]) -> Vec<u8> {
     }
     pad_to_sector(&mut out);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::{FileNode, Source};
+
+    fn tree(files: &[(&str, &str)]) -> DirNode {
+        let mut root = DirNode::new(0);
+        for (path, content) in files {
+            let parts: Vec<String> = path.split('/').map(String::from).collect();
+            let file = FileNode {
+                source: Source::Inline((*content).into()),
+                len: content.len() as u64,
+                mtime: 0,
+                executable: false,
+            };
+            root.put_file(&parts, file, 0).unwrap();
+        }
+        root
+    }
+
+    fn opts() -> Options<'static> {
+        Options {
+            label: "cidata",
+            now: 0,
+            max_extent: MAX_EXTENT,
+        }
+    }
+
+    fn u32_le(b: &[u8], at: usize) -> u32 {
+        u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+    }
+
+    /// The fixed parts of ECMA-119 §8: descriptors at 16, 17, 18, sizes and pointers that
+    /// agree with where things really are.
+    #[test]
+    fn sector_map_is_consistent() {
+        let root = tree(&[("a/b", "x"), ("c", "hello")]);
+        let plan = plan(&root, &opts()).unwrap();
+        let h = &plan.head;
+        let sector = |n: usize| &h[n * SECTOR..(n + 1) * SECTOR];
+        assert!(h[..16 * SECTOR].iter().all(|&b| b == 0));
+        let pvd = sector(16);
+        assert_eq!((pvd[0], &pvd[1..6]), (1, &b"CD001"[..]));
+        assert_eq!(&pvd[40..46], b"cidata");
+        assert_eq!(u32_le(pvd, 80), plan.total_sectors);
+        let svd = sector(17);
+        assert_eq!((svd[0], &svd[88..91]), (2, &b"%/E"[..]));
+        assert_eq!(
+            &svd[40..52],
+            &[0, b'c', 0, b'i', 0, b'd', 0, b'a', 0, b't', 0, b'a']
+        );
+        assert_eq!(sector(18)[0], 255);
+        // The L path table's first record is the root, pointing at the root directory, whose
+        // `.` record points at itself.
+        let pt = sector(u32_le(pvd, 140) as usize);
+        let root_at = u32_le(pt, 2);
+        assert_eq!(u32_le(pvd, 156 + 2), root_at);
+        assert_eq!(u32_le(sector(root_at as usize), 2), root_at);
+        // Files follow the metadata, in order, and the image ends after the last one.
+        assert_eq!(plan.files.len(), 2);
+        assert_eq!(plan.files[0].sector as usize * SECTOR, h.len());
+        assert_eq!(plan.files[1].sector, plan.files[0].sector + 1);
+        assert_eq!(plan.total_sectors, plan.files[1].sector + 1);
+    }
+
+    #[test]
+    fn more_than_65535_directories_is_refused() {
+        let mut root = DirNode::new(0);
+        for i in 0..65_535 {
+            root.ensure_dir(&[format!("d{i}")], 0).unwrap();
+        }
+        // 65535 + the root does not fit the 16-bit path table numbers.
+        let err = plan(&root, &opts()).unwrap_err();
+        assert!(matches!(err, CdError::TooLarge(_)), "{err}");
+    }
 }

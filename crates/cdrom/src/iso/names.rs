@@ -7,7 +7,7 @@
 use std::cmp::Ordering;
 use std::collections::HashSet;
 
-/// Longest Joliet name in UCS-2 units, without the `;1` of files (the Joliet limit that
+/// Longest Joliet name in UCS-2 units (the Joliet limit that
 /// `genisoimage` and `xorriso` keep unless asked for longer names).
 pub(crate) const JOLIET_MAX: usize = 64;
 
@@ -123,14 +123,16 @@ fn joliet_units(name: &str) -> Vec<u16> {
 }
 
 /// A Joliet identifier: the name cut to [`JOLIET_MAX`] units keeping a short extension,
-/// `_n` before the extension when `n > 0`, `;1` after files.
+/// `_n` before the extension when `n > 0`. No `;1` version, as `xorriso -as genisoimage
+/// -joliet` (Packer's first choice of tool) writes them.
 fn joliet_ident(units: &[u16], is_dir: bool, n: u32) -> Vec<u8> {
     let dot = units.iter().rposition(|&u| u == u16::from(b'.'));
     let (stem, ext) = match dot {
         // Keep extensions of a sensible length whole; a long tail after a dot is just name.
-        Some(d) if !is_dir && d > 0 && units.len() - d <= 16 => {
-            (units.get(..d).unwrap_or(units), units.get(d..).unwrap_or(&[]))
-        }
+        Some(d) if !is_dir && d > 0 && units.len() - d <= 16 => (
+            units.get(..d).unwrap_or(units),
+            units.get(d..).unwrap_or(&[]),
+        ),
         _ => (units, &[][..]),
     };
     let room = JOLIET_MAX.saturating_sub(ext.len());
@@ -143,9 +145,6 @@ fn joliet_ident(units: &[u16], is_dir: bool, n: u32) -> Vec<u8> {
     stem.truncate(room.saturating_sub(suffix.len()));
     stem.extend(suffix);
     stem.extend_from_slice(ext);
-    if !is_dir {
-        stem.extend([u16::from(b';'), u16::from(b'1')]);
-    }
     stem.iter().flat_map(|u| u.to_be_bytes()).collect()
 }
 
@@ -176,7 +175,10 @@ mod tests {
     use super::*;
 
     fn prim(names: &[(&str, bool)]) -> Vec<String> {
-        let entries: Vec<Named<'_>> = names.iter().map(|&(name, is_dir)| Named { name, is_dir }).collect();
+        let entries: Vec<Named<'_>> = names
+            .iter()
+            .map(|&(name, is_dir)| Named { name, is_dir })
+            .collect();
         primary_names(&entries)
             .into_iter()
             .map(|v| String::from_utf8(v).unwrap())
@@ -184,11 +186,17 @@ mod tests {
     }
 
     fn jol(names: &[(&str, bool)]) -> Vec<String> {
-        let entries: Vec<Named<'_>> = names.iter().map(|&(name, is_dir)| Named { name, is_dir }).collect();
+        let entries: Vec<Named<'_>> = names
+            .iter()
+            .map(|&(name, is_dir)| Named { name, is_dir })
+            .collect();
         joliet_names(&entries)
             .into_iter()
             .map(|v| {
-                let units: Vec<u16> = v.chunks(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+                let units: Vec<u16> = v
+                    .chunks(2)
+                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                    .collect();
                 String::from_utf16(&units).unwrap()
             })
             .collect()
@@ -219,7 +227,11 @@ mod tests {
             ]
         );
         assert_eq!(
-            prim(&[("meta-data", false), ("meta_data", false), ("META-DATA", false)]),
+            prim(&[
+                ("meta-data", false),
+                ("meta_data", false),
+                ("META-DATA", false)
+            ]),
             ["META_DAT.;1", "META_DA1.;1", "META_DA2.;1"]
         );
     }
@@ -227,14 +239,20 @@ mod tests {
     #[test]
     fn joliet_names_keep_case_and_length_up_to_64() {
         assert_eq!(
-            jol(&[("User-Data", false), ("My Drivers", true), ("a:b?.txt", false)]),
-            ["User-Data;1", "My Drivers", "a_b_.txt;1"]
+            jol(&[
+                ("User-Data", false),
+                ("My Drivers", true),
+                ("a:b?.txt", false)
+            ]),
+            ["User-Data", "My Drivers", "a_b_.txt"]
         );
         let long = format!("{}.cfg", "x".repeat(100));
         let got = jol(&[(long.as_str(), false), (long.as_str(), false)]);
-        assert_eq!(got[0], format!("{}.cfg;1", "x".repeat(60)));
-        assert_eq!(got[1], format!("{}_1.cfg;1", "x".repeat(58)));
-        assert!(got.iter().all(|n| n.encode_utf16().count() <= JOLIET_MAX + 2));
+        assert_eq!(got[0], format!("{}.cfg", "x".repeat(60)));
+        assert_eq!(got[1], format!("{}_1.cfg", "x".repeat(58)));
+        assert!(got
+            .iter()
+            .all(|n| n.encode_utf16().count() <= JOLIET_MAX + 2));
         // UCS-2 has no room for characters beyond the BMP.
         assert_eq!(jol(&[("a😀b", true)]), ["a_b"]);
     }
@@ -243,6 +261,9 @@ mod tests {
     fn order_follows_ecma_119() {
         let mut ids: Vec<&[u8]> = vec![b"AB.;1", b"A0.;1", b"A.TXT;1", b"A.;1", b"B", b"A_B"];
         ids.sort_by(|a, b| primary_order(a, b));
-        assert_eq!(ids, [&b"A.;1"[..], b"A.TXT;1", b"A0.;1", b"AB.;1", b"A_B", b"B"]);
+        assert_eq!(
+            ids,
+            [&b"A.;1"[..], b"A.TXT;1", b"A0.;1", b"AB.;1", b"A_B", b"B"]
+        );
     }
 }

@@ -115,7 +115,8 @@ impl Continuations {
     fn push(&mut self, area: &[u8]) -> Vec<u8> {
         let used_in_sector = self.bytes.len() % SECTOR;
         if used_in_sector != 0 && used_in_sector + area.len() > SECTOR {
-            self.bytes.resize(self.bytes.len() + SECTOR - used_in_sector, 0);
+            self.bytes
+                .resize(self.bytes.len() + SECTOR - used_in_sector, 0);
         }
         let sector = (self.bytes.len() / SECTOR) as u32;
         let offset = (self.bytes.len() % SECTOR) as u32;

@@ -11,10 +11,9 @@ use std::process::Command;
 
 /// Runs a tool and returns stdout + stderr, failing the test with both if it fails.
 pub fn run(tool: &str, args: &[&str]) -> String {
-    let out = Command::new(tool)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {tool} (install xorriso, genisoimage, util-linux): {e}"));
+    let out = Command::new(tool).args(args).output().unwrap_or_else(|e| {
+        panic!("cannot run {tool} (install xorriso, genisoimage, util-linux): {e}")
+    });
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -70,7 +69,12 @@ pub fn extract(iso: &Path, view: View) -> BTreeMap<String, Vec<u8>> {
 fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
     for entry in fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
-        let rel = path.strip_prefix(root).unwrap().to_str().unwrap().to_owned();
+        let rel = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
         if path.is_dir() {
             out.insert(format!("{rel}/"), Vec::new());
             walk(root, &path, out);

@@ -1,0 +1,380 @@
+//! Whole `packer build`s with real Packer and our installed plugin against the Prism simulator
+//! (HTTPS with its own CA, so the plugin's real TLS path is used): the happy path with
+//! communicator "none" on Packer 1.16 and 1.11, a fault at each step, and SIGINT during waits.
+//! After each build `/_sim/state` must hold exactly the expected images and no VM.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use common::*;
+use prism_sim::{Fault, SimConfig, SimHandle, Simulator};
+use serde_json::{json, Value};
+
+/// A hang guard, not a performance claim: a build that takes this long is stuck.
+const HANG_GUARD: Duration = Duration::from_secs(300);
+
+struct Env {
+    sim: SimHandle,
+    dir: tempfile::TempDir,
+    ca: PathBuf,
+    inventory_images: Vec<String>,
+}
+
+async fn env(mut cfg: SimConfig) -> Env {
+    cfg.tls = true;
+    let inventory_images = cfg.inventory.images.iter().map(|i| i.uuid.clone()).collect();
+    let sim = Simulator::start(cfg).await.expect("simulator");
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("sim-ca.pem");
+    std::fs::write(&ca, sim.ca_pem().expect("TLS simulator")).unwrap();
+    Env {
+        sim,
+        dir,
+        ca,
+        inventory_images,
+    }
+}
+
+fn packer_116() -> PackerUnderTest {
+    packers().into_iter().next().expect("packer 1.16")
+}
+
+fn packer_111() -> PackerUnderTest {
+    packers()
+        .into_iter()
+        .find(|p| p.label.contains("1.11"))
+        .expect("packer 1.11")
+}
+
+fn template(name: &str) -> PathBuf {
+    repo_root().join("tests/e2e").join(name)
+}
+
+impl Env {
+    fn out_dir(&self) -> PathBuf {
+        self.dir.path().join("out")
+    }
+
+    /// `packer build` with the simulator's address; extra `-var`s appended.
+    fn command(
+        &self,
+        packer: &PackerUnderTest,
+        installed: &InstalledPlugin,
+        template: &Path,
+        vars: &[(&str, String)],
+        extra_args: &[&str],
+    ) -> tokio::process::Command {
+        let mut cmd = installed.packer(packer);
+        cmd.current_dir(self.dir.path())
+            .arg("build")
+            .arg("-color=false")
+            .args(extra_args)
+            .arg("-var")
+            .arg("endpoint=127.0.0.1")
+            .arg("-var")
+            .arg(format!("port={}", self.sim.addr().port()))
+            .arg("-var")
+            .arg(format!("ca_cert={}", self.ca.display()))
+            .arg("-var")
+            .arg(format!("output_directory={}", self.out_dir().display()));
+        for (k, v) in vars {
+            cmd.arg("-var").arg(format!("{k}={v}"));
+        }
+        cmd.arg(template);
+        let mut cmd = tokio::process::Command::from(cmd);
+        cmd.kill_on_drop(true)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd
+    }
+
+    async fn run(
+        &self,
+        packer: &PackerUnderTest,
+        template: &Path,
+        vars: &[(&str, String)],
+        extra_args: &[&str],
+    ) -> Output {
+        let installed = InstalledPlugin::install(packer);
+        let child = self
+            .command(packer, &installed, template, vars, extra_args)
+            .spawn()
+            .expect("spawn packer");
+        tokio::time::timeout(HANG_GUARD, child.wait_with_output())
+            .await
+            .expect("packer build hung")
+            .expect("packer build")
+    }
+
+    fn state(&self) -> Value {
+        self.sim.state_json()
+    }
+
+    fn vms(&self) -> Vec<Value> {
+        self.state()["vms"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Images the build left behind (not in the inventory).
+    fn new_images(&self) -> Vec<Value> {
+        self.state()["images"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|i| !self.inventory_images.iter().any(|u| Some(u.as_str()) == i["uuid"].as_str()))
+            .collect()
+    }
+
+    fn assert_nothing_leaked(&self, out: &Output) {
+        let (vms, images) = (self.vms(), self.new_images());
+        assert!(
+            vms.is_empty() && images.is_empty(),
+            "leaked:\nvms: {vms:#?}\nimages: {images:#?}\n{}",
+            text(out)
+        );
+    }
+
+    fn add_fault(&self, v: Value) {
+        self.sim.add_faults(Fault::from_value(v).unwrap()).unwrap();
+    }
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The happy path (a) with one Packer: every expected image exists, nothing else does, the
+/// artifact lines name every image UUID, and the exported files are there.
+async fn happy_path_none(packer: PackerUnderTest) {
+    let env = env(SimConfig::default_for_tests()).await;
+    let out = env.run(&packer, &template("none.pkr.hcl"), &[], &[]).await;
+    let all = text(&out);
+    assert!(out.status.success(), "{}: build failed:\n{all}", packer.label);
+
+    assert!(env.vms().is_empty(), "{}: VM left:\n{all}", packer.label);
+    let images = env.new_images();
+    let mut names: Vec<&str> = images.iter().filter_map(|i| i["name"].as_str()).collect();
+    names.sort();
+    // Three data disks, three images; the uploaded source image (source_image_delete) and the
+    // CD image are gone.
+    assert_eq!(
+        names,
+        vec!["e2e-golden", "e2e-golden-disk2", "e2e-golden-disk3"],
+        "{}:\n{all}",
+        packer.label
+    );
+    let s = stdout(&out);
+    let artifacts = s
+        .split("The artifacts of successful builds are:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{}: no artifact section:\n{all}", packer.label));
+    for image in &images {
+        let uuid = image["uuid"].as_str().unwrap();
+        let name = image["name"].as_str().unwrap();
+        assert!(
+            artifacts.contains(&format!("image '{name}' ({uuid})")),
+            "{}: artifact does not name {name} {uuid}:\n{artifacts}",
+            packer.label
+        );
+        assert_eq!(image["state"], "COMPLETE");
+    }
+    for (name, size) in [
+        ("e2e-golden.img", 1 << 20),
+        ("e2e-golden-disk2.img", 1 << 20),
+        ("e2e-golden-disk3.img", 1 << 30),
+    ] {
+        let meta = std::fs::metadata(env.out_dir().join(name))
+            .unwrap_or_else(|e| panic!("{}: {name}: {e}\n{all}", packer.label));
+        assert_eq!(meta.len(), size, "{}: {name}", packer.label);
+    }
+    // Every step said what it did, and the provisioner saw our hook data.
+    for line in [
+        "==> nutanix.none: Resolving cluster, subnets, project, GPUs and categories...",
+        "==> nutanix.none: Creating CD disk (label OEMDRV)...",
+        "==> nutanix.none: Creating VM 'e2e-none' on cluster PE-Cluster-1...",
+        "==> nutanix.none: Creating 3 image(s) from the disks of VM 'e2e-none'...",
+        "==> nutanix.none: Exporting 3 image(s)",
+        "==> nutanix.none: Cleaning up...",
+        "on cluster PE-Cluster-1 over none",
+    ] {
+        assert!(s.contains(line), "{}: missing {line:?}:\n{all}", packer.label);
+    }
+    println!("{}: {}", packer.label, s);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn happy_path_none_packer_1_16() {
+    happy_path_none(packer_116()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn happy_path_none_packer_1_11() {
+    happy_path_none(packer_111()).await;
+}
+
+/// A failure test: `fault` injected, the build must fail naming `cause`, and leave nothing.
+async fn failing_build(sim: SimConfig, fault: Option<Value>, vars: &[(&str, String)], cause: &str) {
+    let packer = packer_116();
+    let env = env(sim).await;
+    if let Some(f) = fault {
+        env.add_fault(f);
+    }
+    let out = env.run(&packer, &template("none.pkr.hcl"), vars, &[]).await;
+    let all = text(&out);
+    assert!(!out.status.success(), "build should fail:\n{all}");
+    assert!(all.contains(cause), "the failure should name {cause:?}:\n{all}");
+    assert!(all.contains("Build 'nutanix.none' errored"), "{all}");
+    env.assert_nothing_leaked(&out);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vm_create_failure_is_reported_and_nothing_leaks() {
+    failing_build(
+        SimConfig::default_for_tests(),
+        Some(json!({"match": {"method": "POST", "path": "/api/nutanix/v3/vms"},
+            "action": {"type": "task_fail", "message": "RESOURCE_SHORTAGE: injected by the e2e test"}})),
+        &[],
+        "RESOURCE_SHORTAGE: injected by the e2e test",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_task_failure_is_reported_and_nothing_leaks() {
+    let packer = packer_116();
+    let env = env(SimConfig::default_for_tests()).await;
+    let installed = InstalledPlugin::install(&packer);
+    let child = env
+        .command(&packer, &installed, &template("none.pkr.hcl"), &[], &[])
+        .spawn()
+        .unwrap();
+    // Arm the fault once the VM exists: the only image creates after that are the snapshots.
+    wait_for(&env, |s| s["vms"].as_array().is_some_and(|v| !v.is_empty())).await;
+    env.add_fault(json!({"match": {"method": "POST", "path": "/api/nutanix/v3/images"},
+        "action": {"type": "task_fail", "message": "INTERNAL_ERROR: injected snapshot failure"}, "count": 0}));
+    let out = tokio::time::timeout(HANG_GUARD, child.wait_with_output())
+        .await
+        .expect("packer build hung")
+        .unwrap();
+    let all = text(&out);
+    assert!(!out.status.success(), "{all}");
+    assert!(all.contains("injected snapshot failure"), "{all}");
+    env.assert_nothing_leaked(&out);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_upload_is_reported_and_nothing_leaks() {
+    failing_build(
+        SimConfig::default_for_tests(),
+        Some(json!({"match": {"method": "PUT", "path_regex": "/images/.*/file$"},
+            "action": {"type": "drop"}, "count": 0})),
+        &[],
+        "uploading",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ip_that_never_comes_is_reported_and_nothing_leaks() {
+    let mut sim = SimConfig::default_for_tests();
+    sim.vm_ip = None;
+    let packer = packer_116();
+    let env = env(sim).await;
+    let out = env
+        .run(&packer, &template("ssh.pkr.hcl"), &ssh_vars(22, "", "2s"), &[])
+        .await;
+    let all = text(&out);
+    assert!(!out.status.success(), "{all}");
+    assert!(
+        all.contains("no usable IP address for VM 'e2e-ssh' within ip_wait_timeout (2s)"),
+        "{all}"
+    );
+    env.assert_nothing_leaked(&out);
+}
+
+/// Polls the simulator until `cond` holds (the build reached the point a test waits for).
+async fn wait_for(env: &Env, cond: impl Fn(&Value) -> bool) {
+    tokio::time::timeout(HANG_GUARD, async {
+        loop {
+            if cond(&env.state()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the build never reached the expected state");
+}
+
+/// Starts a build, sends SIGINT to Packer once `cond` holds, and checks that the build ends
+/// cancelled with nothing left.
+async fn interrupted_build(
+    env: Env,
+    template_name: &str,
+    vars: Vec<(&str, String)>,
+    cond: impl Fn(&Value) -> bool,
+) {
+    let packer = packer_116();
+    let installed = InstalledPlugin::install(&packer);
+    let child = env
+        .command(&packer, &installed, &template(template_name), &vars, &[])
+        .spawn()
+        .unwrap();
+    wait_for(&env, cond).await;
+    let pid = child.id().expect("packer pid");
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = tokio::time::timeout(HANG_GUARD, child.wait_with_output())
+        .await
+        .expect("packer did not exit after SIGINT")
+        .unwrap();
+    let all = text(&out);
+    assert!(!out.status.success(), "{all}");
+    assert!(all.contains("Build cancelled: cleaning up"), "{all}");
+    env.assert_nothing_leaked(&out);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_during_the_ip_wait_cancels_and_cleans_up() {
+    let mut sim = SimConfig::default_for_tests();
+    sim.vm_ip = None;
+    let env = env(sim).await;
+    let vars = ssh_vars(22, "", "30m");
+    // The VM exists and is on: the build is waiting for its address.
+    interrupted_build(env, "ssh.pkr.hcl", vars, |s| {
+        s["vms"]
+            .as_array()
+            .is_some_and(|v| v.iter().any(|vm| vm["power_state"] == "ON" && vm["state"] == "COMPLETE"))
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_during_a_task_wait_cancels_and_cleans_up() {
+    let mut sim = SimConfig::default_for_tests();
+    // Slow tasks: the build will be waiting on the VM create task when interrupted.
+    sim.task_duration = Duration::from_secs(3);
+    let env = env(sim).await;
+    interrupted_build(env, "none.pkr.hcl", vec![], |s| {
+        s["vms"]
+            .as_array()
+            .is_some_and(|v| v.iter().any(|vm| vm["tasks_in_flight"].as_array().is_some_and(|t| !t.is_empty())))
+    })
+    .await;
+}
+
+/// Variables of ssh.pkr.hcl.
+fn ssh_vars(port: u16, key: &str, ip_wait: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("ssh_port", port.to_string()),
+        ("ssh_key", key.to_string()),
+        ("ssh_user", "root".to_string()),
+        ("ip_wait_timeout", ip_wait.to_string()),
+    ]
+}
