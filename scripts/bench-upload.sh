@@ -10,6 +10,9 @@
 # is wrapped in /usr/bin/time -v (wall time and peak RSS of the client process alone; the
 # simulator runs in its own process), and is checked afterwards: the simulator must have
 # recorded the file's exact size. Throughput = file size / wall time of the client process.
+# CPU s is the client's user+sys time (from the same /usr/bin/time). The simulator hashes
+# every byte it receives (SHA-256) on one core, so on a small machine it can be the bottleneck
+# for both clients; CPU s then shows what each client itself spends.
 # Targets: ours >= 0.8x curl's throughput, peak RSS <= 30 MiB.
 #
 # Usage: scripts/bench-upload.sh [runs per cell (default 3)] [sizes in GiB (default "1 4")]
@@ -51,6 +54,8 @@ start_sim() {
   base="$scheme://127.0.0.1:$port"
   ca_args=()
   if [ "$scheme" = https ]; then
+    # the CA is printed just after the "listening" line
+    for _ in $(seq 200); do grep -q -- '-----END CERTIFICATE-----' "$work/sim.log" && break; sleep 0.05; done
     sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' "$work/sim.log" >"$work/ca.pem"
     ca_args=(--cacert "$work/ca.pem")
   fi
@@ -62,7 +67,7 @@ export PRISM_USERNAME=admin PRISM_PASSWORD=secret
 
 new_image() { "$upload" create "$base" "bench-$RANDOM$RANDOM" "${ca_args[@]}"; }
 
-# measure CLIENT FILE UUID: runs one upload under /usr/bin/time -v; prints "seconds rss_kib".
+# measure CLIENT FILE UUID: runs one upload under /usr/bin/time -v; prints "seconds rss_kib cpu_s".
 measure() {
   local client=$1 file=$2 uuid=$3 start end
   local url="$base/api/nutanix/v3/images/$uuid/file"
@@ -73,9 +78,11 @@ measure() {
     ours) /usr/bin/time -v -o "$work/time.txt" "$upload" put "$base" "$uuid" "$file" "${ca_args[@]}" >/dev/null ;;
   esac
   end=$(date +%s.%N)
-  local rss
+  local rss user sys
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/time.txt")
-  echo "$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.4f", e - s }') $rss"
+  user=$(sed -n 's/.*User time (seconds): //p' "$work/time.txt")
+  sys=$(sed -n 's/.*System time (seconds): //p' "$work/time.txt")
+  echo "$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.4f", e - s }') $rss $(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')"
 }
 
 # The simulator must have received every byte: its recorded size for the image.
@@ -89,7 +96,7 @@ median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]
 
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "image upload to the simulator: $RUNS runs per cell, median; load average before: $load; $(nproc) cores"
-printf '%-6s %-5s %-5s %10s %10s %8s %10s %10s\n' size proto who 'wall s' 'MiB/s' ratio 'peakRSS' 'RSS max'
+printf '%-6s %-5s %-5s %10s %10s %8s %10s %10s %8s\n' size proto who 'wall s' 'MiB/s' ratio 'peakRSS' 'RSS max' 'CPU s'
 results='[]'
 for scheme in http https; do
   start_sim "$scheme"
@@ -97,15 +104,17 @@ for scheme in http https; do
     file="$work/sparse-${gib}g.img"
     [ -f "$file" ] || truncate -s "${gib}G" "$file"
     bytes=$(stat -c %s "$file")
-    declare -A secs=() rss=()
+    declare -A secs=() rss=() cpu=()
+    # one unmeasured upload per client first: the first transfer after start-up is slower
+    for who in curl ours; do uuid=$(new_image); measure "$who" "$file" "$uuid" >/dev/null; done
     for run in $(seq "$RUNS"); do
       # alternate the order so neither client always runs first
       order="curl ours"; [ $((run % 2)) = 0 ] && order="ours curl"
       for who in $order; do
         uuid=$(new_image)
-        read -r s r < <(measure "$who" "$file" "$uuid")
+        read -r s r c < <(measure "$who" "$file" "$uuid")
         check_size "$uuid" "$bytes"
-        secs[$who]+="$s "; rss[$who]+="$r "
+        secs[$who]+="$s "; rss[$who]+="$r "; cpu[$who]+="$c "
       done
     done
     curl_mibs=
@@ -113,20 +122,22 @@ for scheme in http https; do
       med=$(tr ' ' '\n' <<<"${secs[$who]}" | grep . | median)
       rss_med=$(tr ' ' '\n' <<<"${rss[$who]}" | grep . | median)
       rss_max=$(tr ' ' '\n' <<<"${rss[$who]}" | grep . | sort -n | tail -1)
+      cpu_med=$(tr ' ' '\n' <<<"${cpu[$who]}" | grep . | median)
       mibs=$(awk -v b="$bytes" -v s="$med" 'BEGIN { printf "%.1f", b / 1048576 / s }')
       [ "$who" = curl ] && curl_mibs=$mibs
       ratio=$(awk -v a="$mibs" -v b="$curl_mibs" 'BEGIN { printf "%.2f", a / b }')
-      printf '%-6s %-5s %-5s %10s %10s %7sx %7s MiB %6s MiB\n' "${gib}GiB" "$scheme" "$who" "$med" "$mibs" "$ratio" \
-        "$((rss_med / 1024))" "$((rss_max / 1024))"
+      printf '%-6s %-5s %-5s %10s %10s %7sx %7s MiB %6s MiB %8s\n' "${gib}GiB" "$scheme" "$who" "$med" "$mibs" "$ratio" \
+        "$((rss_med / 1024))" "$((rss_max / 1024))" "$cpu_med"
       results=$(jq -c --arg size "$gib" --arg scheme "$scheme" --arg who "$who" --argjson bytes "$bytes" \
-        --arg secs "${secs[$who]}" --arg rss "${rss[$who]}" --argjson med "$med" --argjson mibs "$mibs" \
+        --arg secs "${secs[$who]}" --arg rss "${rss[$who]}" --arg cpu "${cpu[$who]}" --argjson med "$med" --argjson mibs "$mibs" \
         --argjson ratio "$ratio" --argjson rss_max "$rss_max" \
         '. + [{size_gib: ($size | tonumber), scheme: $scheme, client: $who, bytes: $bytes,
                wall_seconds: ($secs | split(" ") | map(select(. != "") | tonumber)),
                peak_rss_kib: ($rss | split(" ") | map(select(. != "") | tonumber)),
+               cpu_seconds: ($cpu | split(" ") | map(select(. != "") | tonumber)),
                median_seconds: $med, mib_per_s: $mibs, ratio_to_curl: $ratio, max_peak_rss_kib: $rss_max}]' <<<"$results")
     done
-    unset secs rss
+    unset secs rss cpu
   done
   stop_sim
 done

@@ -25,7 +25,12 @@ struct Env {
 
 async fn env(mut cfg: SimConfig) -> Env {
     cfg.tls = true;
-    let inventory_images = cfg.inventory.images.iter().map(|i| i.uuid.clone()).collect();
+    let inventory_images = cfg
+        .inventory
+        .images
+        .iter()
+        .map(|i| i.uuid.clone())
+        .collect();
     let sim = Simulator::start(cfg).await.expect("simulator");
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("sim-ca.pem");
@@ -84,6 +89,9 @@ impl Env {
             cmd.arg("-var").arg(format!("{k}={v}"));
         }
         cmd.arg(template);
+        // Its own process group, as a terminal gives it: Ctrl-C reaches Packer's panicwrap child
+        // through the group (SIGINT to the parent alone is ignored by panicwrap).
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let mut cmd = tokio::process::Command::from(cmd);
         cmd.kill_on_drop(true)
             .stdout(std::process::Stdio::piped())
@@ -124,7 +132,12 @@ impl Env {
             .cloned()
             .unwrap_or_default()
             .into_iter()
-            .filter(|i| !self.inventory_images.iter().any(|u| Some(u.as_str()) == i["uuid"].as_str()))
+            .filter(|i| {
+                !self
+                    .inventory_images
+                    .iter()
+                    .any(|u| Some(u.as_str()) == i["uuid"].as_str())
+            })
             .collect()
     }
 
@@ -152,7 +165,11 @@ async fn happy_path_none(packer: PackerUnderTest) {
     let env = env(SimConfig::default_for_tests()).await;
     let out = env.run(&packer, &template("none.pkr.hcl"), &[], &[]).await;
     let all = text(&out);
-    assert!(out.status.success(), "{}: build failed:\n{all}", packer.label);
+    assert!(
+        out.status.success(),
+        "{}: build failed:\n{all}",
+        packer.label
+    );
 
     assert!(env.vms().is_empty(), "{}: VM left:\n{all}", packer.label);
     let images = env.new_images();
@@ -200,7 +217,11 @@ async fn happy_path_none(packer: PackerUnderTest) {
         "==> nutanix.none: Cleaning up...",
         "on cluster PE-Cluster-1 over none",
     ] {
-        assert!(s.contains(line), "{}: missing {line:?}:\n{all}", packer.label);
+        assert!(
+            s.contains(line),
+            "{}: missing {line:?}:\n{all}",
+            packer.label
+        );
     }
     println!("{}: {}", packer.label, s);
 }
@@ -225,7 +246,10 @@ async fn failing_build(sim: SimConfig, fault: Option<Value>, vars: &[(&str, Stri
     let out = env.run(&packer, &template("none.pkr.hcl"), vars, &[]).await;
     let all = text(&out);
     assert!(!out.status.success(), "build should fail:\n{all}");
-    assert!(all.contains(cause), "the failure should name {cause:?}:\n{all}");
+    assert!(
+        all.contains(cause),
+        "the failure should name {cause:?}:\n{all}"
+    );
     assert!(all.contains("Build 'nutanix.none' errored"), "{all}");
     env.assert_nothing_leaked(&out);
 }
@@ -269,8 +293,10 @@ async fn image_task_failure_is_reported_and_nothing_leaks() {
 async fn dropped_upload_is_reported_and_nothing_leaks() {
     failing_build(
         SimConfig::default_for_tests(),
-        Some(json!({"match": {"method": "PUT", "path_regex": "/images/.*/file$"},
-            "action": {"type": "drop"}, "count": 0})),
+        Some(
+            json!({"match": {"method": "PUT", "path_regex": "/images/.*/file$"},
+            "action": {"type": "drop"}, "count": 0}),
+        ),
         &[],
         "uploading",
     )
@@ -284,7 +310,12 @@ async fn ip_that_never_comes_is_reported_and_nothing_leaks() {
     let packer = packer_116();
     let env = env(sim).await;
     let out = env
-        .run(&packer, &template("ssh.pkr.hcl"), &ssh_vars(22, "", "2s"), &[])
+        .run(
+            &packer,
+            &template("ssh.pkr.hcl"),
+            &ssh_vars(22, "", "2s"),
+            &[],
+        )
         .await;
     let all = text(&out);
     assert!(!out.status.success(), "{all}");
@@ -316,6 +347,7 @@ async fn interrupted_build(
     template_name: &str,
     vars: Vec<(&str, String)>,
     cond: impl Fn(&Value) -> bool,
+    then_wait: Duration,
 ) {
     let packer = packer_116();
     let installed = InstalledPlugin::install(&packer);
@@ -324,9 +356,11 @@ async fn interrupted_build(
         .spawn()
         .unwrap();
     wait_for(&env, cond).await;
+    tokio::time::sleep(then_wait).await;
+    // What Ctrl-C in a terminal does: SIGINT to Packer's whole process group.
     let pid = child.id().expect("packer pid");
     let status = std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
+        .args(["-INT", "--", &format!("-{pid}")])
         .status()
         .unwrap();
     assert!(status.success());
@@ -337,7 +371,12 @@ async fn interrupted_build(
     let all = text(&out);
     assert!(!out.status.success(), "{all}");
     assert!(all.contains("Build cancelled: cleaning up"), "{all}");
+    assert!(
+        all.contains("Cleanly cancelled builds after being interrupted"),
+        "{all}"
+    );
     env.assert_nothing_leaked(&out);
+    println!("{}", stdout(&out));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -347,11 +386,18 @@ async fn sigint_during_the_ip_wait_cancels_and_cleans_up() {
     let env = env(sim).await;
     let vars = ssh_vars(22, "", "30m");
     // The VM exists and is on: the build is waiting for its address.
-    interrupted_build(env, "ssh.pkr.hcl", vars, |s| {
-        s["vms"]
-            .as_array()
-            .is_some_and(|v| v.iter().any(|vm| vm["power_state"] == "ON" && vm["state"] == "COMPLETE"))
-    })
+    interrupted_build(
+        env,
+        "ssh.pkr.hcl",
+        vars,
+        |s| {
+            s["vms"].as_array().is_some_and(|v| {
+                v.iter()
+                    .any(|vm| vm["power_state"] == "ON" && vm["state"] == "COMPLETE")
+            })
+        },
+        Duration::ZERO,
+    )
     .await;
 }
 
@@ -361,11 +407,66 @@ async fn sigint_during_a_task_wait_cancels_and_cleans_up() {
     // Slow tasks: the build will be waiting on the VM create task when interrupted.
     sim.task_duration = Duration::from_secs(3);
     let env = env(sim).await;
-    interrupted_build(env, "none.pkr.hcl", vec![], |s| {
-        s["vms"]
-            .as_array()
-            .is_some_and(|v| v.iter().any(|vm| vm["tasks_in_flight"].as_array().is_some_and(|t| !t.is_empty())))
-    })
+    interrupted_build(
+        env,
+        "none.pkr.hcl",
+        vec![],
+        |s| {
+            s["vms"].as_array().is_some_and(|v| {
+                v.iter().any(|vm| {
+                    vm["tasks_in_flight"]
+                        .as_array()
+                        .is_some_and(|t| !t.is_empty())
+                })
+            })
+        },
+        Duration::ZERO,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_during_an_upload_cancels_and_cleans_up() {
+    let env = env(SimConfig::default_for_tests()).await;
+    // Uploads stall for a minute: the build will be in the middle of one when interrupted.
+    env.add_fault(
+        json!({"match": {"method": "PUT", "path_regex": "/images/.*/file$"},
+        "action": {"type": "latency", "ms": 60000}, "count": 0}),
+    );
+    interrupted_build(
+        env,
+        "none.pkr.hcl",
+        vec![],
+        |s| {
+            s["tasks"].as_array().is_some_and(|t| {
+                t.iter().any(|t| {
+                    t["operation_type"] == "create_image_intentful" && t["status"] == "SUCCEEDED"
+                })
+            })
+        },
+        // The PUT follows the create task at once; give it a moment to be on the wire.
+        Duration::from_millis(300),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_while_waiting_for_ssh_cancels_and_cleans_up() {
+    let env = env(SimConfig::default_for_tests()).await;
+    // Nothing listens on this port: the build keeps retrying SSH until interrupted.
+    let port = ssh_communicator::testing::free_port().unwrap();
+    interrupted_build(
+        env,
+        "ssh.pkr.hcl",
+        ssh_vars(port, "", "5m"),
+        |s| {
+            s["vms"]
+                .as_array()
+                .is_some_and(|v| v.iter().any(|vm| !vm["ip"].is_null()))
+        },
+        // ip_settle_timeout is 1s; then the SSH attempts start.
+        Duration::from_millis(1500),
+    )
     .await;
 }
 
@@ -374,7 +475,78 @@ fn ssh_vars(port: u16, key: &str, ip_wait: &str) -> Vec<(&'static str, String)> 
     vec![
         ("ssh_port", port.to_string()),
         ("ssh_key", key.to_string()),
-        ("ssh_user", "root".to_string()),
+        ("ssh_user", ssh_communicator::testing::current_user()),
         ("ip_wait_timeout", ip_wait.to_string()),
     ]
+}
+
+/// (b): SSH to a throw-away loopback sshd, file and shell provisioners, a `shutdown_command`
+/// that leaves the "VM" running (so the power-off fallback runs), an image made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_build_runs_provisioners_and_the_shutdown_command() {
+    let sshd = ssh_communicator::testing::Sshd::start().expect("sshd");
+    let key = sshd.user_key("ed25519").unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let env = env(SimConfig::default_for_tests()).await;
+    let mut vars = ssh_vars(sshd.port(), &key.display().to_string(), "5m");
+    vars.push(("work_dir", work.path().display().to_string()));
+    let packer = packer_116();
+    let out = env.run(&packer, &template("ssh.pkr.hcl"), &vars, &[]).await;
+    let all = text(&out);
+    assert!(
+        out.status.success(),
+        "build failed:\n{all}\n--- sshd\n{}",
+        sshd.log()
+    );
+    // The file provisioner uploaded, the shell provisioner ran, the shutdown command ran.
+    assert_eq!(
+        std::fs::read_to_string(work.path().join("seen.txt")).unwrap(),
+        "hello from packer"
+    );
+    assert!(std::fs::read_to_string(work.path().join("shutdown.txt"))
+        .unwrap()
+        .contains("shutdown requested"));
+    let vm_uuid_line = format!("on host 127.0.0.1 port {} vm ", sshd.port());
+    assert!(
+        all.contains(&vm_uuid_line),
+        "hook data not seen by the provisioner:\n{all}"
+    );
+    for line in [
+        "Waiting for SSH to become available on 127.0.0.1:",
+        "Connected to SSH!",
+        "Gracefully halting VM 'e2e-ssh' with shutdown_command...",
+        "is still on after shutdown_timeout (2s); powering it off",
+    ] {
+        assert!(all.contains(line), "missing {line:?}:\n{all}");
+    }
+    assert!(env.vms().is_empty(), "{all}");
+    let images = env.new_images();
+    assert_eq!(images.len(), 1, "{images:#?}");
+    assert_eq!(images[0]["name"], "e2e-ssh-image");
+    println!("{}", stdout(&out));
+}
+
+/// A failing provisioner fails the build with its exit code, runs the error-cleanup provisioner,
+/// and leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_failing_provisioner_fails_the_build_and_cleans_up() {
+    let sshd = ssh_communicator::testing::Sshd::start().expect("sshd");
+    let key = sshd.user_key("ed25519").unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let env = env(SimConfig::default_for_tests()).await;
+    let mut vars = ssh_vars(sshd.port(), &key.display().to_string(), "5m");
+    vars.push(("work_dir", work.path().display().to_string()));
+    vars.push(("exit_code", "3".into()));
+    let out = env
+        .run(&packer_116(), &template("ssh.pkr.hcl"), &vars, &[])
+        .await;
+    let all = text(&out);
+    assert!(!out.status.success(), "{all}");
+    assert!(all.contains("non-zero exit status: 3"), "{all}");
+    assert!(all.contains("error-cleanup-provisioner ran"), "{all}");
+    assert!(
+        !work.path().join("shutdown.txt").exists(),
+        "shut down after a failure:\n{all}"
+    );
+    env.assert_nothing_leaked(&out);
 }

@@ -104,6 +104,7 @@ pub(crate) async fn execute(
         ledger: Arc::new(Ledger::default()),
         run_uuid,
         ssh: None,
+        http: None,
     };
 
     let mut failure: Option<(Step, BuildError)> = None;
@@ -122,6 +123,17 @@ pub(crate) async fn execute(
             failure = Some((step, e));
             break;
         }
+        if b.cfg.packer.packer_debug {
+            // `packer build -debug`: the SDK runner's pause between steps.
+            let question = format!(
+                "Pausing after run of step '{}'. Press enter to continue.",
+                step.name()
+            );
+            tokio::select! {
+                _ = b.cancel.cancelled() => {}
+                _ = b.out.ask(&question) => {}
+            }
+        }
     }
 
     let outcome = match &failure {
@@ -129,39 +141,17 @@ pub(crate) async fn execute(
         Some((_, BuildError::Cancelled)) => Outcome::Cancelled,
         Some(_) => Outcome::Failed,
     };
-    let on_error = OnError::parse(&b.cfg.packer.packer_on_error);
-    let mut keep_on_error = false;
-    let mut cleanup_provisioner = false;
-    match (&failure, outcome) {
-        (Some((step, e)), Outcome::Failed) => {
-            b.out
-                .error(format!("Step \"{}\" failed: {e}", step.name()))
-                .await;
-            match on_error {
-                OnError::Cleanup => cleanup_provisioner = true,
-                OnError::Abort => keep_on_error = true,
-                OnError::RunCleanupProvisioner => {
-                    keep_on_error = true;
-                    cleanup_provisioner = true;
-                }
-                OnError::Ask => {
-                    keep_on_error = ask_abort(&b).await;
-                    cleanup_provisioner = !keep_on_error;
-                }
-            }
-        }
-        (Some(_), Outcome::Cancelled) => {
-            b.out.error("Build cancelled: cleaning up...").await;
-            keep_on_error = matches!(on_error, OnError::Abort | OnError::RunCleanupProvisioner);
-        }
-        _ => {}
-    }
-
+    let (keep_on_error, cleanup_provisioner) = after_failure(&b, failure.as_ref()).await;
     if cleanup_provisioner && b.st.provision_started && !b.st.shutdown_started {
         steps::provision::cleanup(&b).await;
     }
     if let Some(ssh) = b.ssh.take() {
         ssh.close().await;
+    }
+    let mut http_info = None;
+    if let Some((server, info)) = b.http.take() {
+        server.shutdown().await;
+        http_info = Some(info);
     }
     b.st.comm = None;
 
@@ -202,7 +192,7 @@ pub(crate) async fn execute(
         .find(|(e, _)| e.kind == Kind::Vm)
         .and_then(|_| b.st.vm.clone());
     let mut generated: BTreeMap<String, rmpv::Value> =
-        hookdata::hook_data(&b.cfg, &b.st, None, &b.run_uuid)
+        hookdata::hook_data(&b.cfg, &b.st, http_info.as_ref(), &b.run_uuid)
             .into_iter()
             .collect();
     for (k, v) in hookdata::generated_data(&b.st) {
@@ -226,6 +216,40 @@ pub(crate) async fn execute(
         return Ok(None);
     }
     Ok(Some(Arc::new(artifact)))
+}
+
+/// What `-on-error` asks for after a failure or cancel: `(keep everything, run the
+/// error-cleanup provisioner)`. Says what happened first.
+async fn after_failure(b: &Build, failure: Option<&(Step, BuildError)>) -> (bool, bool) {
+    let on_error = OnError::parse(&b.cfg.packer.packer_on_error);
+    match failure {
+        None => (false, false),
+        Some((_, BuildError::Cancelled)) => {
+            // Packer's runner skips cleanup on interrupt only with abort-like modes.
+            let keep = matches!(on_error, OnError::Abort | OnError::RunCleanupProvisioner);
+            let next = if keep {
+                "keeping what was created (-on-error)"
+            } else {
+                "cleaning up"
+            };
+            b.out.error(format!("Build cancelled: {next}...")).await;
+            (keep, false)
+        }
+        Some((step, e)) => {
+            b.out
+                .error(format!("Step \"{}\" failed: {e}", step.name()))
+                .await;
+            match on_error {
+                OnError::Cleanup => (false, true),
+                OnError::Abort => (true, false),
+                OnError::RunCleanupProvisioner => (true, true),
+                OnError::Ask => {
+                    let keep = ask_abort(b).await;
+                    (keep, !keep)
+                }
+            }
+        }
+    }
 }
 
 /// `-on-error=ask`: the SDK's question, without "retry" (the steps are not restartable).

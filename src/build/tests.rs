@@ -19,6 +19,7 @@ use super::steps::Hooks;
 #[derive(Default)]
 struct FakeHooks {
     runs: Mutex<Vec<(String, packer_rpc::HookData)>>,
+    fetched: Mutex<Vec<String>>,
     fail_provision: Option<String>,
 }
 
@@ -30,12 +31,32 @@ impl Hooks for FakeHooks {
         data: packer_rpc::HookData,
         _comm: Arc<dyn packer_rpc::Communicator>,
     ) -> Result<(), String> {
+        // Like a provisioner that fetches from the build's HTTP server.
+        if let Some(rmpv::Value::String(addr)) = data.get("PackerHTTPAddr") {
+            let addr = addr.as_str().unwrap_or_default().to_string();
+            if !addr.starts_with("ERR_") {
+                let body = http_get(&addr, "/ks.cfg").await;
+                self.fetched.lock().unwrap().push(body);
+            }
+        }
         self.runs.lock().unwrap().push((name.to_string(), data));
         match (&self.fail_provision, name) {
             (Some(m), "packer_provision") => Err(m.clone()),
             _ => Ok(()),
         }
     }
+}
+
+/// A bare HTTP/1.0 GET, returning the whole response.
+async fn http_get(addr: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    out
 }
 
 struct Harness {
@@ -101,9 +122,11 @@ fn template(extra: Value) -> Value {
 
 impl Harness {
     fn config(&self, body: Value, on_error: &str) -> nutanix_config::Config {
-        let mut packer = packer_schema::PackerVars::default();
-        packer.on_error = on_error.to_string();
-        packer.build_name = "test".into();
+        let packer = packer_schema::PackerVars {
+            on_error: on_error.to_string(),
+            build_name: "test".into(),
+            ..Default::default()
+        };
         nutanix_config::prepare(&packer_schema::PrepareInput {
             kind: packer_schema::TemplateKind::Hcl2,
             packer,
@@ -203,7 +226,6 @@ async fn full_build_images_every_data_disk_and_leaves_only_the_outputs() {
         .unwrap_or_else(|e| panic!("{e}\n{}", h.console.text()))
         .expect("an artifact");
     let text = h.console.text();
-    eprintln!("{text}");
     // Two data disks, two images; no VM, no CD image, no other image left behind.
     assert_eq!(artifact.images.len(), 2, "{text}");
     assert!(h.vms().is_empty(), "{text}");
@@ -501,4 +523,204 @@ async fn unknown_category_fails_before_anything_is_created() {
         .filter(|r| r.method == "POST" && !r.path.ends_with("/list"))
         .count();
     assert_eq!(posts, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_content_is_served_to_provisioners_while_the_build_runs() {
+    let h = harness(sim_config()).await;
+    h.build(template(json!({
+        "http_content": {"/ks.cfg": "kickstart text"},
+        "http_bind_address": "127.0.0.1", "http_port_min": 18000, "http_port_max": 18999,
+        "image_skip": true,
+    })))
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", h.console.text()));
+    let (addr, port) = {
+        let runs = h.hooks.runs.lock().unwrap();
+        let addr = runs[0].1["PackerHTTPAddr"].as_str().unwrap().to_string();
+        let port: u16 = runs[0].1["PackerHTTPPort"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        (addr, port)
+    };
+    assert!((18000..=18999).contains(&port), "{addr}");
+    assert_eq!(addr, format!("127.0.0.1:{port}"));
+    let fetched = h.hooks.fetched.lock().unwrap().clone();
+    assert!(fetched[0].ends_with("kickstart text"), "{fetched:?}");
+    // Stopped at the end of the build.
+    assert!(tokio::net::TcpStream::connect(&addr).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn debug_mode_pauses_after_every_step() {
+    let mut h = harness(sim_config()).await;
+    h.console.answer = Some(String::new());
+    let mut cfg = h.config(template(json!({"image_skip": true})), "");
+    cfg.packer.packer_debug = true;
+    let steps = super::steps::plan(&cfg).len();
+    super::execute(
+        cfg,
+        h.client(),
+        Arc::new(h.console.clone()),
+        h.hooks.clone(),
+        CancellationToken::new(),
+        String::new(),
+    )
+    .await
+    .unwrap();
+    let text = h.console.text();
+    assert_eq!(
+        text.matches("ask: Pausing after run of step").count(),
+        steps,
+        "{text}"
+    );
+    assert!(
+        text.contains("ask: Pausing after run of step 'create VM'"),
+        "{text}"
+    );
+    h.assert_nothing_leaked();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_cleanup_cannot_delete_is_reported_with_its_uuid() {
+    let h = harness(sim_config()).await;
+    h.sim
+        .add_faults(fault(json!({"match": {"method": "DELETE", "path_regex": "/vms/"},
+            "action": {"type": "status", "status": 403, "message": "injected: not allowed"}, "count": 0})))
+        .unwrap();
+    let artifact = h.build(template(json!({}))).await.unwrap();
+    assert!(artifact.is_some());
+    let vm = h.vms()[0]["uuid"].as_str().unwrap().to_string();
+    let text = h.console.text();
+    assert!(
+        text.contains(&format!("error: Could not delete VM 'pkr-test' ({vm})"))
+            && text.contains("injected: not allowed"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("delete them by hand: VM 'pkr-test' ({vm})")),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_whose_answer_is_lost_is_still_cleaned_up() {
+    let h = harness(sim_config()).await;
+    h.sim
+        .add_faults(fault(
+            json!({"match": {"method": "POST", "path": "/api/nutanix/v3/vms"},
+            "action": {"type": "drop"}}),
+        ))
+        .unwrap();
+    let e = h.build(template(json!({}))).await.unwrap_err();
+    assert!(e.contains("whether it was created is unknown"), "{e}");
+    let text = h.console.text();
+    assert!(text.contains("Making sure VM 'pkr-test' ("), "{text}");
+    h.assert_nothing_leaked();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vm_clean_cdrom_lets_a_retained_vm_drop_the_cd_image() {
+    let h = harness(sim_config()).await;
+    h.build(template(json!({
+        "vm_retain": true, "image_skip": true, "vm_clean": {"cdrom": true},
+        "cd_content": {"user-data": "#cloud-config"},
+    })))
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", h.console.text()));
+    assert_eq!(h.vms().len(), 1);
+    assert!(h.new_images().is_empty(), "{:#?}", h.new_images());
+    let text = h.console.text();
+    assert!(text.contains("Removed 1 CD-ROM(s)"), "{text}");
+    assert!(
+        text.contains("Deleting CD image 'pkr-test-cd.iso'"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn artifact_state_and_destroy() {
+    let h = harness(sim_config()).await;
+    let out = h.dir.path().join("x");
+    let artifact = h
+        .build(template(json!({
+            "image_export": true, "output_directory": out.display().to_string(),
+        })))
+        .await
+        .unwrap()
+        .unwrap();
+    let a: &dyn packer_rpc::Artifact = artifact.as_ref();
+    assert_eq!(a.builder_id(), "packer.nutanix");
+    let generated = serde_json::to_value(a.state("generated_data")).unwrap();
+    let image = h.new_images()[0]["uuid"].as_str().unwrap().to_string();
+    assert_eq!(generated["ImageUUID"], image.as_str());
+    assert_eq!(generated["SourceImageUUIDs"], SMALL_IMAGE_UUID);
+    assert_eq!(generated["ClusterName"], defaults::CLUSTER_1_NAME);
+    let hcp = serde_json::to_value(a.state("par.artifact.metadata")).unwrap();
+    assert_eq!(hcp[0]["ImageID"], image.as_str());
+    assert_eq!(hcp[0]["SourceImageID"], SMALL_IMAGE_UUID);
+    assert!(a.state("unknown").is_nil());
+    a.destroy().await.unwrap();
+    h.assert_nothing_leaked();
+    assert!(!out.join("pkr-image.img").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_gpu_mac_static_ip_uefi_and_cloud_init_are_accepted_by_prism() {
+    let h = harness(sim_config()).await;
+    h.build(template(json!({
+        "project": defaults::PROJECT_DEV_NAME,
+        "gpu": [{"name": defaults::GPU_NAME}],
+        "vm_nics": [{"subnet_name": defaults::SUBNET_IPAM_NAME,
+                     "mac_address": "50:6b:8d:aa:bb:cc", "ip_address": "10.42.100.77"}],
+        "boot_type": "uefi", "serialport": true, "hardware_virtualization": true,
+        "vtpm": {"enabled": true}, "os_type": "Linux", "user_data": "#cloud-config\n",
+        "image_skip": true,
+    })))
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", h.console.text()));
+    let text = h.console.text();
+    assert!(
+        text.contains(&format!(
+            "Project: {} ({})",
+            defaults::PROJECT_DEV_NAME,
+            defaults::PROJECT_DEV_UUID
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("GPU: {}", defaults::GPU_NAME)),
+        "{text}"
+    );
+    h.assert_nothing_leaked();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uri_source_images_are_downloaded_once_reused_and_forced() {
+    let h = harness(sim_config()).await;
+    let disk = |force: bool, delete: bool| {
+        template(json!({"image_skip": true, "vm_disks": [{
+            "image_type": "DISK_IMAGE", "source_image_uri": defaults::KNOWN_URI,
+            "source_image_checksum": defaults::KNOWN_URI_SHA256, "source_image_checksum_type": "sha256",
+            "source_image_force": force, "source_image_delete": delete}]}))
+    };
+    h.build(disk(false, false)).await.unwrap();
+    let first = h.new_images();
+    assert_eq!(first.len(), 1, "{first:#?}");
+    assert!(h.console.text().contains("kept for reuse"));
+    h.build(disk(false, false)).await.unwrap();
+    assert_eq!(
+        h.new_images(),
+        first,
+        "the second build must reuse the image"
+    );
+    assert!(h
+        .console
+        .text()
+        .contains("Reusing image 'jammy-server-cloudimg-amd64.img'"));
+    h.build(disk(true, true)).await.unwrap();
+    // Forced: the old copy is replaced, and source_image_delete removes the new one.
+    h.assert_nothing_leaked();
 }

@@ -1,5 +1,5 @@
 //! Fault injection: rules that make matching requests fail, slow down, lose their connection, or
-//! create tasks that fail or never finish. Loaded at start (`--faults FILE`) and at run time
+//! create tasks that fail, end in another unsuccessful status, or never finish. Loaded at start (`--faults FILE`) and at run time
 //! (`POST /_sim/faults`), removed with `DELETE /_sim/faults`.
 //!
 //! # Format (JSON)
@@ -21,10 +21,21 @@
 //!   * `latency` (`ms`, at most one hour): delay, then handle normally (latency rules stack with one other rule);
 //!   * `drop`: close the connection without answering;
 //!   * `task_fail` (optional `message`): the task the request creates ends FAILED with that message;
+//!   * `task_status` (`status`: one of `FAILED`, `ABORTED`, `CANCELLED`, `INVALID_UUID`; optional
+//!     `message`): the task the request creates ends in that status, e.g.
+//!     `{"type": "task_status", "status": "ABORTED", "message": "Task aborted by admin"}`;
 //!   * `task_hang`: the task the request creates stays RUNNING forever.
 //!
 //!   Task actions only match requests that create a task (POST /vms, POST /images, PUT and
-//!   DELETE of /vms/{uuid} and /images/{uuid}); other requests pass them by.
+//!   DELETE of /vms/{uuid} and /images/{uuid}); other requests pass them by. A task that
+//!   `task_fail` or `task_status` shapes runs its normal course (QUEUED, then RUNNING) and ends
+//!   when it would have succeeded, in the chosen status: `percentage_complete` 100,
+//!   `completion_time` set, `error_detail` and the final `progress_message` both the message,
+//!   `error_code` the text before its first colon when that is an upper-case reason
+//!   (`RESOURCE_SHORTAGE: ...`), else `INTERNAL_ERROR`. Its effect is not applied: a created or
+//!   updated entity is left in state ERROR quoting the message, a deleted one stays as it was.
+//!   Without `message`, `task_fail` says `INTERNAL_ERROR: task failed by an injected fault`, and
+//!   `task_status` a sentence naming the status (for `INVALID_UUID` it starts `INVALID_UUID:`).
 //! * `count`: how many requests the rule applies to; `0` means forever. Default 1.
 //!
 //! Rules are checked in the order they were added; the first matching non-latency rule wins.
@@ -34,6 +45,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::SimError;
+use crate::model::TaskEnd;
 
 /// Which requests a fault applies to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +93,15 @@ pub enum FaultAction {
     /// The created task ends FAILED.
     TaskFail {
         /// The task's `error_detail`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    /// The created task ends in a chosen unsuccessful status (ABORTED, CANCELLED...), so clients
+    /// can be tested against every terminal state Prism reports, not only FAILED.
+    TaskStatus {
+        /// The status it ends in.
+        status: TaskEnd,
+        /// The task's `error_detail` (default: a sentence naming the status).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
     },
@@ -161,7 +182,7 @@ impl Fault {
     fn is_task_action(&self) -> bool {
         matches!(
             self.action,
-            FaultAction::TaskFail { .. } | FaultAction::TaskHang
+            FaultAction::TaskFail { .. } | FaultAction::TaskStatus { .. } | FaultAction::TaskHang
         )
     }
 }
@@ -314,11 +335,27 @@ mod tests {
               {"action":{"type":"latency","ms":20}},
               {"action":{"type":"drop"}},
               {"match":{"path_regex":"^/api/.*/vms$"},"action":{"type":"task_fail","message":"boom"}},
-              {"action":{"type":"task_hang"}}
+              {"action":{"type":"task_hang"}},
+              {"action":{"type":"task_status","status":"ABORTED","message":"stopped"}},
+              {"action":{"type":"task_status","status":"INVALID_UUID"}}
             ]"#,
         )
         .unwrap();
-        assert_eq!(list.len(), 7);
+        assert_eq!(list.len(), 9);
+        assert_eq!(
+            list[7].action,
+            FaultAction::TaskStatus {
+                status: TaskEnd::Aborted,
+                message: Some("stopped".into())
+            }
+        );
+        assert_eq!(
+            list[8].action,
+            FaultAction::TaskStatus {
+                status: TaskEnd::InvalidUuid,
+                message: None
+            }
+        );
         assert_eq!(list[0].count, 0);
         assert_eq!(list[1].count, 1);
         assert_eq!(
@@ -359,6 +396,19 @@ mod tests {
                 "latency",
             ),
             (r#"{"action":{"type":"status","status":101}}"#, "status 101"),
+            (
+                r#"{"action":{"type":"task_status","status":"SUCCEEDED"}}"#,
+                "SUCCEEDED",
+            ),
+            (
+                r#"{"action":{"type":"task_status","status":"aborted"}}"#,
+                "ABORTED",
+            ),
+            (r#"{"action":{"type":"task_status"}}"#, "status"),
+            (
+                r#"{"action":{"type":"task_status","status":"CANCELLED","code":1}}"#,
+                "code",
+            ),
             ("nope", "JSON"),
         ] {
             let e = Fault::parse_list(bad).unwrap_err().to_string();
@@ -422,6 +472,34 @@ mod tests {
             vec![FaultAction::TaskHang]
         );
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn task_status_waits_for_a_task_creating_request_and_lists_as_given() {
+        let mut s = set(r#"[{"action":{"type":"task_status","status":"CANCELLED"},"count":0}]"#);
+        assert!(s.take("POST", "/api/nutanix/v3/vms/list", false).is_empty());
+        assert_eq!(
+            s.take("DELETE", "/api/nutanix/v3/images/x", true),
+            vec![FaultAction::TaskStatus {
+                status: TaskEnd::Cancelled,
+                message: None
+            }]
+        );
+        let v = s.to_json();
+        assert_eq!(v[0]["action"]["type"], "task_status");
+        assert_eq!(v[0]["action"]["status"], "CANCELLED");
+        assert!(v[0]["action"].get("message").is_none());
+        // The listed action can be posted back.
+        let mut action = v[0]["action"].clone();
+        action["message"] = "m".into();
+        let back = Fault::from_value(serde_json::json!({ "action": action })).unwrap();
+        assert_eq!(
+            back[0].action,
+            FaultAction::TaskStatus {
+                status: TaskEnd::Cancelled,
+                message: Some("m".into())
+            }
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ use crate::clock::Clock;
 use crate::faults::{Fault, FaultAction, FaultSet};
 use crate::inventory::Inventory;
 use crate::model::UploadDone;
-use crate::model::{Store, StoreConfig, TaskFault};
+use crate::model::{Store, StoreConfig, TaskEnd, TaskFault};
 use crate::prism_error::ApiError;
 use crate::routes::{Route, API_PREFIX};
 use crate::transfer::{chunk_len, generated, parse_range, seed_for, RangeReq};
@@ -230,9 +230,11 @@ async fn front(State(sh): State<Arc<Shared>>, mut req: Request, next: Next) -> R
                 }
             }
             FaultAction::TaskFail { message } => {
-                let m = message
-                    .unwrap_or_else(|| "INTERNAL_ERROR: task failed by an injected fault".into());
-                req.extensions_mut().insert(TaskFault::Fail(m));
+                req.extensions_mut()
+                    .insert(task_end(TaskEnd::Failed, message));
+            }
+            FaultAction::TaskStatus { status, message } => {
+                req.extensions_mut().insert(task_end(status, message));
             }
             FaultAction::TaskHang => {
                 req.extensions_mut().insert(TaskFault::Hang);
@@ -250,6 +252,14 @@ async fn front(State(sh): State<Arc<Shared>>, mut req: Request, next: Next) -> R
         duration_ms: ms_since(started),
     });
     resp
+}
+
+/// The task shape of a `task_fail` or `task_status` fault, with the status's default message.
+fn task_end(status: TaskEnd, message: Option<String>) -> TaskFault {
+    TaskFault::End {
+        status,
+        message: message.unwrap_or_else(|| status.default_message().to_string()),
+    }
 }
 
 fn ms_since(t: Instant) -> u64 {

@@ -25,7 +25,8 @@
 //! * Creates, updates and deletes answer 202 with `status.execution_context.task_uuid`; the task
 //!   is QUEUED for a fifth of [`SimConfig::task_duration`], then RUNNING (percentage and
 //!   progress message advance), then SUCCEEDED or FAILED, and only then does the entity change.
-//!   Tasks on one entity run one after another.
+//!   Faults can make a task end ABORTED, CANCELLED or INVALID_UUID instead, or never end
+//!   (see [`faults`]). Tasks on one entity run one after another.
 //! * VMs are PENDING until created, then COMPLETE; DELETE_PENDING while being deleted; ERROR
 //!   after a failed task. Prism's fill-ins appear in `spec` once applied (disk/NIC UUIDs, sizes,
 //!   device indices, MAC addresses, defaults). A powered-on VM's first connected NIC reports
@@ -46,7 +47,10 @@
 //!
 //! # Control API (no auth, never faulted, not logged)
 //! `GET /_sim/state`, `GET /_sim/requests`, `GET|POST|DELETE /_sim/faults`, `POST /_sim/reset`.
-//! The same operations exist on [`SimHandle`].
+//! `POST /_sim/faults` takes one fault or an array in the [`faults`] format (HTTP status,
+//! rate limit, latency, dropped connection, task ending FAILED, ABORTED, CANCELLED or
+//! INVALID_UUID, hung task) and answers `{"added": [ids]}`, or 400 `{"error": ...}` naming
+//! the bad fault. The same operations exist on [`SimHandle`].
 
 #![warn(missing_docs)]
 
@@ -71,4 +75,5 @@ pub use error::SimError;
 pub use faults::{Fault, FaultAction, FaultMatch};
 pub use http::RequestRecord;
 pub use inventory::Inventory;
+pub use model::TaskEnd;
 pub use server::{run_cli, SimHandle, Simulator};

@@ -4,12 +4,14 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use prism::models::*;
 use prism::{CancellationToken, ImageSource, NewImage, PrismError, Wait};
 use prism_sim::inventory::defaults::*;
-use serde_json::json;
+use serde_json::{json, Value};
 use support::*;
 
 fn upload_image(name: &str) -> NewImage {
@@ -358,5 +360,215 @@ async fn create_is_retried_when_the_connection_was_never_made() {
     {
         Err(PrismError::Transport { attempts, .. }) => assert_eq!(attempts, 4),
         other => panic!("{other:?}"),
+    }
+}
+
+// ---- tasks ending ABORTED, CANCELLED or INVALID_UUID ------------------------------------------
+
+/// The unsuccessful terminal statuses other than FAILED, with the message each fault injects
+/// (None: the simulator's default message for that status).
+fn other_ends() -> Vec<(TaskStatus, Option<&'static str>)> {
+    vec![
+        (TaskStatus::Aborted, Some("Task aborted by admin")),
+        (
+            TaskStatus::Cancelled,
+            Some("Task cancelled on user request"),
+        ),
+        (
+            TaskStatus::InvalidUuid,
+            Some("INVALID_UUID: task is not known"),
+        ),
+    ]
+}
+
+fn task_status_fault(
+    method: &str,
+    path_regex: &str,
+    status: &TaskStatus,
+    message: Option<&str>,
+) -> Value {
+    let mut action = json!({"type": "task_status", "status": status.as_str()});
+    if let Some(m) = message {
+        action["message"] = m.into();
+    }
+    json!({"match": {"method": method, "path_regex": path_regex}, "action": action, "count": 1})
+}
+
+/// A wait far longer than any simulated task: a terminal status mistaken for a pending one
+/// would run into `bounded`'s guard instead of returning.
+fn long_wait() -> Wait {
+    Wait::new(Duration::from_secs(300))
+}
+
+/// Liveness guard, not a timing claim: the call must end by itself once the task is terminal.
+async fn bounded<F: Future>(what: &str, f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(60), f)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: still waiting on a task that has ended"))
+}
+
+/// Checks that `result` is `TaskFailed` with `status`, quoting `message` (when given) and
+/// naming `op`, and returns Prism's `error_detail`.
+fn expect_ended<T: std::fmt::Debug>(
+    result: Result<T, PrismError>,
+    status: &TaskStatus,
+    message: Option<&str>,
+    op: &str,
+) -> String {
+    match result {
+        Err(
+            ref e @ PrismError::TaskFailed {
+                status: ref got,
+                ref purpose,
+                ref error_detail,
+                ref task_uuid,
+            },
+        ) => {
+            assert_eq!(got, status, "{e}");
+            assert_eq!(purpose, op, "{e}");
+            assert!(!task_uuid.is_empty(), "{e}");
+            let detail = error_detail.clone().unwrap_or_default();
+            assert!(
+                !detail.is_empty(),
+                "{status}: Prism's error_detail is quoted: {e}"
+            );
+            if let Some(m) = message {
+                assert_eq!(detail, m, "{e}");
+            }
+            let text = e.to_string();
+            for needle in [status.as_str(), op, detail.as_str(), task_uuid.as_str()] {
+                assert!(text.contains(needle), "{text:?} should contain {needle:?}");
+            }
+            detail
+        }
+        other => panic!("{status}: expected TaskFailed, got {other:?}"),
+    }
+}
+
+fn small_vm(name: &str) -> VmIntentInput {
+    VmIntentInput {
+        api_version: None,
+        metadata: Metadata::of_kind("vm"),
+        spec: VmSpec {
+            name: name.into(),
+            cluster_reference: Some(Reference::new("cluster", CLUSTER_1_UUID)),
+            ..Default::default()
+        },
+    }
+}
+
+#[tokio::test]
+async fn create_image_whose_task_ends_aborted_cancelled_or_invalid_uuid_is_task_failed() {
+    let env = start().await;
+    for (status, message) in other_ends() {
+        env.fault(task_status_fault("POST", "/v3/images$", &status, message))
+            .await;
+        let name = format!("ends-{status}.iso");
+        let result = bounded(
+            &name,
+            env.client.create_image(&upload_image(&name), &long_wait()),
+        )
+        .await;
+        expect_ended(result, &status, message, &format!("create image '{name}'"));
+    }
+    // The rules were used up by the three creates, one each: none passed a create by.
+    assert!(env
+        .sim_get("/_sim/faults")
+        .await
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn create_vm_whose_task_ends_aborted_cancelled_or_invalid_uuid_is_task_failed() {
+    let env = start().await;
+    for (status, message) in other_ends() {
+        env.fault(task_status_fault("POST", "/v3/vms$", &status, message))
+            .await;
+        let name = format!("ends-{status}");
+        let seen: Arc<Mutex<Vec<TaskProgress>>> = Arc::default();
+        let sink = seen.clone();
+        let wait = long_wait().with_progress(move |p| sink.lock().unwrap().push(p.clone()));
+        let result = bounded(&name, env.client.create_vm(&small_vm(&name), &wait)).await;
+        let detail = expect_ended(result, &status, message, &format!("create VM '{name}'"));
+        // Progress reporting saw the end too, with the same purpose.
+        let seen = seen.lock().unwrap();
+        let last = seen.last().expect("at least one progress report");
+        assert_eq!(last.status, status);
+        assert_eq!(last.purpose, format!("create VM '{name}'"));
+        assert!(
+            seen.iter()
+                .all(|p| p.status.is_in_progress() || p.status == status),
+            "{seen:?}"
+        );
+        assert_eq!(last.progress_message.as_deref(), Some(detail.as_str()));
+    }
+}
+
+#[tokio::test]
+async fn delete_vm_whose_task_ends_aborted_cancelled_or_invalid_uuid_is_task_failed() {
+    let env = start().await;
+    let vm = env
+        .client
+        .create_vm(&small_vm("survivor"), &long_wait())
+        .await
+        .unwrap();
+    let uuid = vm.metadata.uuid.clone().unwrap();
+    for (status, message) in other_ends() {
+        env.fault(task_status_fault("DELETE", "/v3/vms/", &status, message))
+            .await;
+        let result = bounded(&uuid, env.client.delete_vm(&uuid, &long_wait())).await;
+        expect_ended(result, &status, message, &format!("delete VM {uuid}"));
+        // The deletion did not happen, and the error did not pretend it had.
+        assert_eq!(
+            env.client
+                .get_vm(&uuid)
+                .await
+                .unwrap()
+                .metadata
+                .uuid
+                .as_deref(),
+            Some(uuid.as_str())
+        );
+    }
+    // Without a fault the same delete now works.
+    env.client.delete_vm(&uuid, &long_wait()).await.unwrap();
+    assert!(env.client.get_vm(&uuid).await.unwrap_err().is_not_found());
+}
+
+#[tokio::test]
+async fn delete_image_whose_task_ends_with_the_simulators_default_message_is_task_failed() {
+    let env = start().await;
+    for (status, _) in other_ends() {
+        env.fault(task_status_fault("DELETE", "/v3/images/", &status, None))
+            .await;
+        let result = bounded(
+            IMAGE_ISO_UUID,
+            env.client.delete_image(IMAGE_ISO_UUID, &long_wait()),
+        )
+        .await;
+        let detail = expect_ended(
+            result,
+            &status,
+            None,
+            &format!("delete image {IMAGE_ISO_UUID}"),
+        );
+        // Whatever the default wording, it is the task's own error_detail, quoted verbatim.
+        let tasks = env.state().await;
+        let recorded = tasks["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|t| t["status"] == status.as_str())
+            .and_then(|t| t["error_detail"].as_str())
+            .unwrap()
+            .to_string();
+        assert_eq!(detail, recorded);
+        assert_eq!(
+            env.client.get_image(IMAGE_ISO_UUID).await.unwrap().uuid(),
+            IMAGE_ISO_UUID
+        );
     }
 }

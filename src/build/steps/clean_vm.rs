@@ -25,7 +25,7 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
                 if let Some(disks) = spec.resources.disk_list.as_mut() {
                     let before = disks.len();
                     disks.retain(|d| d.device_type() != Some(&DeviceType::Cdrom));
-                    removed = before - disks.len();
+                    removed = before.saturating_sub(disks.len());
                 }
                 Ok(())
             },

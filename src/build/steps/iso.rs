@@ -1,8 +1,11 @@
-//! The cd_files / cd_content CD: staged in a temporary directory (files at the root, directories
-//! with their structure, `*`/`?` patterns in the last path component, cd_content written at its
-//! relative path), made into an ISO 9660 image labelled `cd_label` by the first of xorriso,
-//! mkisofs or genisoimage found (the tools Packer's SDK uses), uploaded, and attached to the VM
-//! as a CD-ROM. The image is in the ledger from before its creation and deleted at cleanup.
+//! The cd_files / cd_content CD, labelled `cd_label`: written in-process by the `cdrom` crate
+//! (Packer's `StepCreateCD` staging rules, no external tool), uploaded, and attached to the VM as
+//! a CD-ROM; the image is in the ledger from before its creation and deleted at cleanup.
+//!
+//! Only when the in-process writer cannot make the image (an ISO 9660 limit, an internal
+//! error) does the step fall back to the tools Packer's SDK uses, xorriso, mkisofs or
+//! genisoimage, on a simpler staging (files at the root, directories with their structure,
+//! `*`/`?` patterns in the last path component, cd_content at its relative path).
 
 use std::path::{Component, Path, PathBuf};
 use std::process::Stdio;
@@ -15,7 +18,7 @@ use crate::build::error::BuildError;
 use crate::build::ledger::Kind;
 
 /// Shown when no ISO tool exists.
-pub(crate) const NO_TOOL: &str = "cd_files / cd_content: building the CD needs xorriso, mkisofs or genisoimage on the machine running Packer; install one (e.g. apt-get install xorriso)";
+pub(crate) const NO_TOOL: &str = "cd_files / cd_content: the built-in ISO writer could not make this CD, and no xorriso, mkisofs or genisoimage was found to try instead";
 
 /// The ISO tools, in preference order, with how each is told to make a Rock Ridge + Joliet ISO.
 const TOOLS: &[&str] = &["xorriso", "mkisofs", "genisoimage"];
@@ -190,13 +193,67 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
     b.out
         .say(format!("Creating CD disk (label {label})..."))
         .await;
-    let (tool, tool_path) =
-        iso_tool().ok_or_else(|| BuildError::Unsupported(NO_TOOL.to_string()))?;
     let work = tempfile::Builder::new()
         .prefix("packer-nutanix-cd")
         .tempdir()
         .map_err(|e| io_err("creating a temporary directory", &std::env::temp_dir(), e))?;
-    let root = work.path().join("root");
+    let spec = cdrom::CdSpec {
+        files: cfg.cd.cd_files.clone(),
+        content: cfg.cd.cd_content.clone(),
+        label: label.clone(),
+        base_dir: std::env::current_dir().unwrap_or_default(),
+    };
+    let built = b
+        .cancellable(async { Ok(cdrom::build_iso(&spec, work.path()).await) })
+        .await?;
+    let iso = match built {
+        Ok(iso) => {
+            b.out
+                .message(format!(
+                    "CD image written: {} file(s), {} bytes",
+                    iso.files.len(),
+                    iso.size
+                ))
+                .await;
+            iso.path
+        }
+        Err(
+            e @ (cdrom::CdError::TooLarge(_)
+            | cdrom::CdError::Internal(_)
+            | cdrom::CdError::Task(_)),
+        ) => {
+            b.out
+                .message(format!(
+                    "The built-in ISO writer could not make the CD ({e}); trying an external tool"
+                ))
+                .await;
+            external(b, &label, work.path()).await?
+        }
+        Err(e) => return Err(BuildError::unexpected("creating the CD", e.to_string())),
+    };
+    let (image, _size) = upload_local_image(
+        b,
+        LocalImage {
+            path: &iso,
+            name: format!("{}-cd.iso", cfg.vm.vm_name),
+            image_type: ImageType::IsoImage,
+            kind: Kind::CdImage,
+            delete_after: true,
+            attached: true,
+        },
+    )
+    .await?;
+    drop(work);
+    b.st.cd_image = Some(image);
+    Ok(())
+}
+
+/// The fallback: stage the files and run the first ISO tool found.
+async fn external(b: &Build, label: &str, work: &Path) -> Result<PathBuf, BuildError> {
+    let cfg = b.cfg.clone();
+    let (tool, tool_path) =
+        iso_tool().ok_or_else(|| BuildError::Unsupported(NO_TOOL.to_string()))?;
+    let root = work.join("root");
     std::fs::create_dir_all(&root)
         .map_err(|e| io_err("creating CD staging directory", &root, e))?;
     let files = cfg.cd.cd_files.clone();
@@ -205,9 +262,9 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
     let count = tokio::task::spawn_blocking(move || stage(&staged_root, &files, &content))
         .await
         .map_err(|e| BuildError::unexpected("creating the CD", e.to_string()))??;
-    let iso = work.path().join(format!("{}-cd.iso", cfg.vm.vm_name));
+    let iso = work.join(format!("{}-cd-external.iso", cfg.vm.vm_name));
     let mut cmd = tokio::process::Command::new(&tool_path);
-    cmd.args(tool_args(tool, &label, &root, &iso))
+    cmd.args(tool_args(tool, label, &root, &iso))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -232,26 +289,9 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
         ));
     }
     b.out
-        .message(format!(
-            "Made {} with {count} item(s) using {tool}",
-            iso.display()
-        ))
+        .message(format!("Made the CD with {count} item(s) using {tool}"))
         .await;
-    let (image, _size) = upload_local_image(
-        b,
-        LocalImage {
-            path: &iso,
-            name: format!("{}-cd.iso", cfg.vm.vm_name),
-            image_type: ImageType::IsoImage,
-            kind: Kind::CdImage,
-            delete_after: true,
-            attached: true,
-        },
-    )
-    .await?;
-    drop(work);
-    b.st.cd_image = Some(image);
-    Ok(())
+    Ok(iso)
 }
 
 #[cfg(test)]

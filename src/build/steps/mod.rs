@@ -21,6 +21,7 @@ pub(crate) mod connect;
 pub(crate) mod create_images;
 pub(crate) mod create_vm;
 pub(crate) mod export;
+pub(crate) mod http;
 pub(crate) mod iso;
 pub(crate) mod preflight;
 pub(crate) mod provision;
@@ -81,6 +82,8 @@ pub(crate) struct Build {
     pub(crate) run_uuid: String,
     /// The SSH connection, to close it at the end.
     pub(crate) ssh: Option<Arc<super::comm::SshAdapter>>,
+    /// The HTTP server and how the VM reaches it, while it runs.
+    pub(crate) http: Option<(cdrom::HttpServer, super::hookdata::HttpInfo)>,
 }
 
 /// Longest wait for an ordinary Prism task (the Go plugin's v3 limit).
@@ -142,6 +145,8 @@ pub(crate) enum Step {
     SourceImages,
     /// Build and upload the cd_files/cd_content ISO.
     CdIso,
+    /// Serve http_directory / http_content.
+    HttpServer,
     /// Create the VM, powered on.
     CreateVm,
     /// Wait for a usable, settled IP address.
@@ -168,6 +173,7 @@ impl Step {
             Step::Resolve => "resolve references",
             Step::SourceImages => "prepare source images",
             Step::CdIso => "create CD",
+            Step::HttpServer => "start HTTP server",
             Step::CreateVm => "create VM",
             Step::WaitIp => "wait for IP",
             Step::Connect => "connect",
@@ -185,6 +191,9 @@ pub(crate) fn plan(cfg: &Config) -> Vec<Step> {
     let mut steps = vec![Step::Preflight, Step::Resolve, Step::SourceImages];
     if !cfg.cd.cd_files.is_empty() || !cfg.cd.cd_content.is_empty() {
         steps.push(Step::CdIso);
+    }
+    if cfg.http.http_directory.is_some() || !cfg.http.http_content.is_empty() {
+        steps.push(Step::HttpServer);
     }
     steps.push(Step::CreateVm);
     // Without a communicator nothing needs the address, and a guest without an agent or DHCP
@@ -212,6 +221,7 @@ pub(crate) async fn run_step(b: &mut Build, step: Step) -> Result<(), BuildError
         Step::Resolve => resolve::run(b).await,
         Step::SourceImages => source_images::run(b).await,
         Step::CdIso => iso::run(b).await,
+        Step::HttpServer => http::run(b).await,
         Step::CreateVm => create_vm::run(b).await,
         Step::WaitIp => wait_ip::run(b).await,
         Step::Connect => connect::run(b).await,

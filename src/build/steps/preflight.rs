@@ -15,9 +15,6 @@ pub(crate) fn problems(cfg: &Config) -> Vec<String> {
     if !cfg.boot.boot_command.is_empty() && !cfg.boot.disable_vnc {
         out.push("boot_command: typing at the VM console (VNC) is not supported by this version of packer-plugin-nutanix yet; set disable_vnc = true to build without it".to_string());
     }
-    if cfg.http.http_directory.is_some() || !cfg.http.http_content.is_empty() {
-        out.push("http_directory / http_content: the build's HTTP server is not available in this version of packer-plugin-nutanix yet".to_string());
-    }
     if cfg.ova.create || cfg.ova.export {
         out.push("ova { create / export }: OVA creation is not supported by this version of packer-plugin-nutanix yet".to_string());
     }
@@ -37,11 +34,6 @@ pub(crate) fn problems(cfg: &Config) -> Vec<String> {
         if nic.skip_ip_assignment {
             out.push(format!("vm_nics[{i}].skip_ip_assignment: not supported with the Prism v3 API this version uses"));
         }
-    }
-    if (!cfg.cd.cd_files.is_empty() || !cfg.cd.cd_content.is_empty())
-        && super::iso::iso_tool().is_none()
-    {
-        out.push(super::iso::NO_TOOL.to_string());
     }
     if cfg.image_export && !cfg.packer.packer_force {
         for n in 1..=data_disk_count(cfg) {

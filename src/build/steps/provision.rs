@@ -20,7 +20,7 @@ fn communicator(b: &Build) -> Result<Arc<dyn packer_rpc::Communicator>, BuildErr
 /// The step.
 pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
     let comm = communicator(b)?;
-    let data = hook_data(&b.cfg, &b.st, None, &b.run_uuid);
+    let data = hook_data(&b.cfg, &b.st, b.http.as_ref().map(|(_, i)| i), &b.run_uuid);
     b.st.provision_started = true;
     // Not wrapped in `cancellable`: on cancel the hook tells Packer (Hook.Cancel) and waits for
     // Packer to stop its provisioners, so nothing keeps running on the VM during cleanup.
@@ -37,7 +37,7 @@ pub(crate) async fn cleanup(b: &Build) {
     b.out
         .say("Provisioning step had errors: Running the cleanup provisioner, if present...")
         .await;
-    let data = hook_data(&b.cfg, &b.st, None, &b.run_uuid);
+    let data = hook_data(&b.cfg, &b.st, b.http.as_ref().map(|(_, i)| i), &b.run_uuid);
     if let Err(e) = b.hooks.run(CLEANUP_PROVISION, data, comm).await {
         b.out
             .error(format!("Cleanup provisioner failed: {e}"))

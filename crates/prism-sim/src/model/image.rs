@@ -486,9 +486,9 @@ impl Store {
         };
         img.core.in_flight.retain(|(t, _)| t != &task.uuid);
         img.core.updated = at;
-        if let Some(msg) = &task.failure {
+        if let Some(failure) = &task.failure {
             if !task.op.is_delete() {
-                img.core.error = Some(msg.clone());
+                img.core.error = Some(failure.message.clone());
             }
             return;
         }

@@ -21,7 +21,8 @@ use crate::prism_error::ApiError;
 use crate::routes::{Kind, Route};
 pub use image::{DownloadInfo, UploadDone};
 use json::{reference, Reader};
-use task::{Effect, Op, Task};
+pub use task::TaskEnd;
+use task::{Effect, Failure, Op, Task};
 
 /// Timing and networking knobs of the state model.
 #[derive(Debug, Clone)]
@@ -41,8 +42,13 @@ pub struct StoreConfig {
 /// A fault that shapes the task created by the current request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TaskFault {
-    /// The task ends FAILED with this `error_detail`.
-    Fail(String),
+    /// The task ends, when it would have succeeded, in `status` with this `error_detail`.
+    End {
+        /// The terminal status it reports.
+        status: TaskEnd,
+        /// Its `error_detail` (and final `progress_message`).
+        message: String,
+    },
     /// The task never ends.
     Hang,
 }
@@ -238,10 +244,17 @@ impl Store {
             None => Some(now),
             Some(b) => b.ends().map(|e| e.max(now)),
         };
+        let natural = t.failure.map(Failure::failed);
         let (failure, hang) = match fault {
-            Some(TaskFault::Fail(m)) => (Some(m.clone()), false),
-            Some(TaskFault::Hang) => (t.failure, true),
-            None => (t.failure, false),
+            Some(TaskFault::End { status, message }) => (
+                Some(Failure {
+                    status: *status,
+                    message: message.clone(),
+                }),
+                false,
+            ),
+            Some(TaskFault::Hang) => (natural, true),
+            None => (natural, false),
         };
         self.tasks.push(Task {
             uuid: uuid.clone(),
@@ -387,7 +400,7 @@ impl Store {
                     "entity_kind": t.op.kind(),
                     "entity_uuid": t.entity_uuid,
                     "percentage_complete": t.percentage(now),
-                    "error_detail": if t.done.is_some() { t.failure.clone() } else { None },
+                    "error_detail": t.done.and(t.failure.as_ref()).map(|f| f.message.clone()),
                 })
             })
             .collect();

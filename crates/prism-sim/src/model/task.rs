@@ -1,11 +1,71 @@
 //! Prism tasks: each create/update/delete request becomes a task that is QUEUED for the first
 //! fifth of its duration, RUNNING (percentage and progress message advancing) for the rest, and
-//! then SUCCEEDED or FAILED, at which moment its effect is applied to the entity. Status is a
-//! pure function of "now", so nothing runs in the background.
+//! then SUCCEEDED, at which moment its effect is applied to the entity, or FAILED (or, when a
+//! fault says so, ABORTED, CANCELLED or INVALID_UUID), in which case it is not. Status is a pure
+//! function of "now", so nothing runs in the background.
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+
+/// The unsuccessful terminal statuses a v3 task reports, so a fault can make a client meet
+/// each one (terraform-provider-nutanix stops on FAILED and INVALID_UUID and on anything that
+/// is neither pending nor SUCCEEDED; the Go plugin polls on until its timeout for all but FAILED).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TaskEnd {
+    /// `FAILED`: the operation went wrong.
+    Failed,
+    /// `ABORTED`: the task was stopped before finishing.
+    Aborted,
+    /// `CANCELLED`: the task was cancelled.
+    Cancelled,
+    /// `INVALID_UUID`: Prism no longer knows the task.
+    InvalidUuid,
+}
+
+impl TaskEnd {
+    /// The `status` string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskEnd::Failed => "FAILED",
+            TaskEnd::Aborted => "ABORTED",
+            TaskEnd::Cancelled => "CANCELLED",
+            TaskEnd::InvalidUuid => "INVALID_UUID",
+        }
+    }
+
+    /// `error_detail` of an injected end that names no message.
+    pub fn default_message(self) -> &'static str {
+        match self {
+            TaskEnd::Failed => "INTERNAL_ERROR: task failed by an injected fault",
+            TaskEnd::Aborted => "task aborted by an injected fault",
+            TaskEnd::Cancelled => "task cancelled by an injected fault",
+            TaskEnd::InvalidUuid => {
+                "INVALID_UUID: the task is no longer known to Prism Central (injected fault)"
+            }
+        }
+    }
+}
+
+/// Why a task does not succeed: decided when the request is accepted, shown when it ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub status: TaskEnd,
+    /// `error_detail`, and the final `progress_message`.
+    pub message: String,
+}
+
+impl Failure {
+    /// An ordinary FAILED task (bad download, image in use...).
+    pub fn failed(message: String) -> Self {
+        Self {
+            status: TaskEnd::Failed,
+            message,
+        }
+    }
+}
 
 /// The operation a task performs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,8 +170,8 @@ pub(crate) struct Task {
     pub start: Option<Duration>,
     pub duration: Duration,
     pub hang: bool,
-    /// Decided when the request is accepted: Some(message) means the task will fail.
-    pub failure: Option<String>,
+    /// Decided when the request is accepted: Some means the task will not succeed.
+    pub failure: Option<Failure>,
     pub effect: Effect,
     /// When the task ended (effect applied).
     pub done: Option<Duration>,
@@ -135,10 +195,9 @@ impl Task {
     /// Prism status string at `now`.
     pub fn status(&self, now: Duration) -> &'static str {
         if self.done.is_some() {
-            return if self.failure.is_some() {
-                "FAILED"
-            } else {
-                "SUCCEEDED"
+            return match &self.failure {
+                Some(f) => f.status.as_str(),
+                None => "SUCCEEDED",
             };
         }
         match self.queued_until() {
@@ -173,7 +232,7 @@ impl Task {
     pub fn progress_message(&self, now: Duration) -> String {
         if self.done.is_some() {
             return match &self.failure {
-                Some(m) => m.clone(),
+                Some(f) => f.message.clone(),
                 None => self.op.operation_type().to_string(),
             };
         }
@@ -226,9 +285,9 @@ impl Task {
                 );
             }
             if self.done.is_some() {
-                if let Some(m) = &self.failure {
-                    obj.insert("error_detail".into(), Value::String(m.clone()));
-                    obj.insert("error_code".into(), Value::String(error_code(m)));
+                if let Some(f) = &self.failure {
+                    obj.insert("error_detail".into(), Value::String(f.message.clone()));
+                    obj.insert("error_code".into(), Value::String(error_code(&f.message)));
                 }
             }
         }
@@ -308,7 +367,7 @@ mod tests {
     #[test]
     fn failed_and_hung_tasks() {
         let mut t = task(100);
-        t.failure = Some("INTERNAL_ERROR: injected".into());
+        t.failure = Some(Failure::failed("INTERNAL_ERROR: injected".into()));
         t.done = Some(ms(1100));
         let v = t.render(ms(2000), &|d| format!("{}", d.as_millis()));
         assert_eq!(v["status"], "FAILED");
@@ -324,6 +383,40 @@ mod tests {
         let v = h.render(ms(1_000_000), &|d| format!("{}", d.as_millis()));
         assert!(v.get("completion_time").is_none());
         assert!(v.get("error_detail").is_none());
+    }
+
+    #[test]
+    fn every_unsuccessful_end_renders_its_status_and_message() {
+        for (status, name) in [
+            (TaskEnd::Failed, "FAILED"),
+            (TaskEnd::Aborted, "ABORTED"),
+            (TaskEnd::Cancelled, "CANCELLED"),
+            (TaskEnd::InvalidUuid, "INVALID_UUID"),
+        ] {
+            let mut t = task(100);
+            t.failure = Some(Failure {
+                status,
+                message: status.default_message().into(),
+            });
+            // Nothing shows before the end.
+            let v = t.render(ms(1050), &|d| format!("{}", d.as_millis()));
+            assert_eq!(v["status"], "RUNNING");
+            assert!(v.get("error_detail").is_none());
+            t.done = Some(ms(1100));
+            let v = t.render(ms(2000), &|d| format!("{}", d.as_millis()));
+            assert_eq!(v["status"], name);
+            assert_eq!(v["error_detail"], status.default_message());
+            assert_eq!(v["progress_message"], status.default_message());
+            assert_eq!(v["percentage_complete"], 100);
+            assert_eq!(v["logical_timestamp"], 3);
+            assert_eq!(v["completion_time"], "1100");
+            // The status string is also how it (de)serializes in fault definitions.
+            assert_eq!(serde_json::to_value(status).unwrap(), name);
+        }
+        assert_eq!(
+            error_code(TaskEnd::InvalidUuid.default_message()),
+            "INVALID_UUID"
+        );
     }
 
     #[test]

@@ -694,7 +694,10 @@ fn task_faults() {
             ms(0),
             &Route::Create(Kind::Vm),
             Some(&vm_body("f")),
-            Some(&TaskFault::Fail("INTERNAL_ERROR: nope".into())),
+            Some(&TaskFault::End {
+                status: TaskEnd::Failed,
+                message: "INTERNAL_ERROR: nope".into(),
+            }),
         )
         .unwrap();
     let vm = r.body["metadata"]["uuid"].as_str().unwrap().to_string();
@@ -1003,4 +1006,131 @@ fn no_panics_on_garbage() {
         }
     }
     let _ = s.state_json(ms(10_000));
+}
+
+fn end(status: TaskEnd, message: &str) -> TaskFault {
+    TaskFault::End {
+        status,
+        message: message.into(),
+    }
+}
+
+#[test]
+fn injected_terminal_statuses_end_creates_unapplied() {
+    for status in [TaskEnd::Aborted, TaskEnd::Cancelled, TaskEnd::InvalidUuid] {
+        let mut s = store();
+        let message = format!("{}: injected", status.as_str());
+        let r = s
+            .handle(
+                ms(0),
+                &Route::Create(Kind::Vm),
+                Some(&vm_body("x")),
+                Some(&end(status, &message)),
+            )
+            .unwrap();
+        let vm = r.body["metadata"]["uuid"].as_str().unwrap().to_string();
+        let t = task_of(&r);
+        // It runs its normal course first.
+        let running = task_status(&mut s, ms(500), &t);
+        assert_eq!(running["status"], "RUNNING");
+        assert!(running.get("error_detail").is_none());
+        let done = task_status(&mut s, ms(1000), &t);
+        assert_eq!(done["status"], status.as_str());
+        assert_eq!(done["error_detail"], message);
+        assert_eq!(done["progress_message"], message);
+        assert_eq!(done["error_code"], status.as_str());
+        assert_eq!(done["percentage_complete"], 100);
+        assert!(done["completion_time"].is_string());
+        let v = get(&mut s, ms(1000), Kind::Vm, &vm).unwrap();
+        assert_eq!(v["status"]["state"], "ERROR", "{status:?}");
+        assert_eq!(v["status"]["message_list"][0]["message"], message);
+        // The task list and /_sim/state report the same status.
+        let listed = call(
+            &mut s,
+            ms(1000),
+            Route::List(Kind::Task),
+            Some(json!({"kind": "task", "filter": format!("status=={}", status.as_str())})),
+        )
+        .unwrap();
+        assert_eq!(listed.body["metadata"]["total_matches"], 1, "{status:?}");
+        let state = s.state_json(ms(1000));
+        assert_eq!(state["tasks"][0]["status"], status.as_str());
+        assert_eq!(state["tasks"][0]["error_detail"], message);
+    }
+}
+
+#[test]
+fn injected_terminal_status_on_delete_keeps_the_entity() {
+    let mut s = store();
+    let (vm, _) = create_vm(&mut s, ms(0), "keep");
+    let r = s
+        .handle(
+            ms(1000),
+            &Route::Delete(Kind::Vm, vm.clone()),
+            None,
+            Some(&end(TaskEnd::Cancelled, "cancelled by admin")),
+        )
+        .unwrap();
+    let t = task_status(&mut s, ms(2000), &task_of(&r));
+    assert_eq!(t["status"], "CANCELLED");
+    assert_eq!(t["error_detail"], "cancelled by admin");
+    assert_eq!(t["error_code"], "INTERNAL_ERROR");
+    let v = get(&mut s, ms(2000), Kind::Vm, &vm).unwrap();
+    assert_eq!(v["status"]["state"], "COMPLETE");
+    assert!(v["status"].get("message_list").is_none());
+    // A new delete is a new task, and it works.
+    let again = call(&mut s, ms(2000), Route::Delete(Kind::Vm, vm.clone()), None).unwrap();
+    assert_ne!(task_of(&again), task_of(&r));
+    assert_eq!(
+        task_status(&mut s, ms(3000), &task_of(&again))["status"],
+        "SUCCEEDED"
+    );
+    assert_eq!(
+        get(&mut s, ms(3000), Kind::Vm, &vm).unwrap_err().status,
+        404
+    );
+
+    let r = s
+        .handle(
+            ms(3000),
+            &Route::Delete(Kind::Image, d::IMAGE_ISO_UUID.into()),
+            None,
+            Some(&end(TaskEnd::Aborted, "aborted")),
+        )
+        .unwrap();
+    assert_eq!(
+        task_status(&mut s, ms(4000), &task_of(&r))["status"],
+        "ABORTED"
+    );
+    assert_eq!(
+        get(&mut s, ms(4000), Kind::Image, d::IMAGE_ISO_UUID).unwrap()["status"]["state"],
+        "COMPLETE"
+    );
+}
+
+#[test]
+fn a_task_queued_behind_an_aborted_one_still_runs() {
+    let mut s = store();
+    let r = s
+        .handle(
+            ms(0),
+            &Route::Create(Kind::Vm),
+            Some(&vm_body("gone")),
+            Some(&end(TaskEnd::Aborted, "aborted")),
+        )
+        .unwrap();
+    let vm = r.body["metadata"]["uuid"].as_str().unwrap().to_string();
+    let d = call(&mut s, ms(100), Route::Delete(Kind::Vm, vm.clone()), None).unwrap();
+    assert_eq!(
+        task_status(&mut s, ms(1500), &task_of(&d))["status"],
+        "RUNNING"
+    );
+    assert_eq!(
+        task_status(&mut s, ms(2000), &task_of(&d))["status"],
+        "SUCCEEDED"
+    );
+    assert_eq!(
+        get(&mut s, ms(2000), Kind::Vm, &vm).unwrap_err().status,
+        404
+    );
 }

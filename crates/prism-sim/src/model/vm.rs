@@ -488,9 +488,9 @@ impl Store {
         };
         vm.core.in_flight.retain(|(t, _)| t != &task.uuid);
         vm.core.updated = at;
-        if let Some(msg) = &task.failure {
+        if let Some(failure) = &task.failure {
             if !task.op.is_delete() {
-                vm.core.error = Some(msg.clone());
+                vm.core.error = Some(failure.message.clone());
             }
             return;
         }

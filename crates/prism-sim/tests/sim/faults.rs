@@ -138,6 +138,78 @@ async fn task_fail_and_task_hang() {
 }
 
 #[tokio::test]
+async fn task_status_fault_ends_the_task_in_each_chosen_status() {
+    let clock = ManualClock::new();
+    let mut cfg = SimConfig::default_for_tests();
+    cfg.clock = Arc::new(clock.clone());
+    let s = Sim::start_with(cfg).await;
+    add(&s, json!([
+        {"match": {"method": "POST", "path": "/api/nutanix/v3/vms"}, "action": {"type": "task_status", "status": "ABORTED", "message": "Task aborted by admin"}},
+        {"match": {"method": "POST", "path": "/api/nutanix/v3/vms"}, "action": {"type": "task_status", "status": "CANCELLED"}},
+        {"match": {"method": "POST", "path": "/api/nutanix/v3/vms"}, "action": {"type": "task_status", "status": "INVALID_UUID"}}
+    ]))
+    .await;
+    let listed = s.sim_get("/_sim/faults").await;
+    assert_eq!(listed[0]["action"]["status"], "ABORTED");
+    let aborted = s.post("/vms", &vm_body("a")).await;
+    let cancelled = s.post("/vms", &vm_body("c")).await;
+    let invalid = s.post("/vms", &vm_body("i")).await;
+    assert_eq!(aborted.status, 202);
+    let ok = s.post("/vms", &vm_body("ok")).await;
+    clock.advance(Duration::from_secs(3600));
+    for (reply, status, detail) in [
+        (&aborted, "ABORTED", "Task aborted by admin"),
+        (
+            &cancelled,
+            "CANCELLED",
+            "task cancelled by an injected fault",
+        ),
+        (
+            &invalid,
+            "INVALID_UUID",
+            "INVALID_UUID: the task is no longer known to Prism Central (injected fault)",
+        ),
+    ] {
+        let t = s.get(&format!("/tasks/{}", task_of(&reply.body))).await;
+        assert_eq!(t.status, 200);
+        assert_eq!(t.body["status"], status);
+        assert_eq!(t.body["error_detail"], detail);
+        assert_eq!(t.body["progress_message"], detail);
+        assert_eq!(t.body["percentage_complete"], 100);
+        let vm = s
+            .get(&format!(
+                "/vms/{}",
+                reply.body["metadata"]["uuid"].as_str().unwrap()
+            ))
+            .await
+            .body;
+        assert_eq!(vm["status"]["state"], "ERROR", "{status}");
+    }
+    assert_eq!(
+        s.get(&format!("/tasks/{}", task_of(&ok.body))).await.body["status"],
+        "SUCCEEDED"
+    );
+    assert_eq!(s.sim_get("/_sim/faults").await, json!([]));
+}
+
+#[tokio::test]
+async fn task_status_fault_rejects_a_status_that_is_not_an_unsuccessful_end() {
+    let s = Sim::start().await;
+    for bad in ["SUCCEEDED", "RUNNING", "Aborted", ""] {
+        let r = s
+            .send(
+                s.c.post(s.raw_url("/_sim/faults"))
+                    .json(&json!({"action": {"type": "task_status", "status": bad}})),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{bad}");
+        let e = r.body["error"].as_str().unwrap();
+        assert!(e.contains("ABORTED") && e.contains("INVALID_UUID"), "{e}");
+    }
+    assert_eq!(s.sim_get("/_sim/faults").await, json!([]));
+}
+
+#[tokio::test]
 async fn start_time_faults_and_reset_restores_them() {
     let mut cfg = SimConfig::default_for_tests();
     cfg.faults = Fault::parse_list(r#"{"match": {"path": "/api/nutanix/v3/hosts"}, "action": {"type": "status", "status": 502}}"#).unwrap();

@@ -70,10 +70,12 @@ impl PrismClient {
 }
 
 fn accepted(op: &str, uuid: Option<String>, task: Option<&str>) -> Result<Accepted, PrismError> {
-    let uuid = uuid.filter(|u| !u.is_empty()).ok_or(PrismError::MissingField {
-        op: op.to_string(),
-        field: "metadata.uuid",
-    })?;
+    let uuid = uuid
+        .filter(|u| !u.is_empty())
+        .ok_or(PrismError::MissingField {
+            op: op.to_string(),
+            field: "metadata.uuid",
+        })?;
     let task_uuid = task.ok_or(PrismError::MissingField {
         op: op.to_string(),
         field: "status.execution_context.task_uuid",
