@@ -88,7 +88,7 @@ measure() {
 # The simulator must have received every byte: its recorded size for the image.
 check_size() {
   local uuid=$1 want=$2 got
-  got=$(curl -sS "$base/_sim/state" | jq -r --arg u "$uuid" '.images[] | select(.uuid == $u) | .size_bytes')
+  got=$(curl -sS "${ca_args[@]}" "$base/_sim/state" | jq -r --arg u "$uuid" '.images[] | select(.uuid == $u) | .size_bytes')
   [ "$got" = "$want" ] || { echo "bench-upload: image $uuid has size '$got' after the upload, want $want" >&2; exit 1; }
 }
 

@@ -17,9 +17,20 @@ target/release/packer-plugin-nutanix simulator --listen "127.0.0.1:$port" --self
 sim_pid=$!
 for _ in $(seq 50); do grep -q listening "$work/sim.log" 2>/dev/null && break; sleep 0.1; done
 
+grep -q listening "$work/sim.log" || { cat "$work/sim.log" >&2; exit 1; }
+
 template=examples/simulator/build.pkr.hcl
 "$packer" validate -var "nutanix_port=$port" "$template"
-# `packer build` runs here once the build steps land (issue: the nutanix build, end to end).
-if [ "${DEMO_BUILD:-0}" = 1 ]; then
-  "$packer" build -var "nutanix_port=$port" "$template"
-fi
+"$packer" build -var "nutanix_port=$port" "$template"
+
+echo
+echo "What the simulator holds now (GET /_sim/state): images, and no VM left behind:"
+curl -sk "https://127.0.0.1:$port/_sim/state" | python3 -c '
+import json, sys
+state = json.load(sys.stdin)
+for kind in ("vms", "images"):
+    items = state.get(kind, [])
+    print(f"  {kind}: {len(items)}")
+    for item in items:
+        print(f"    {item.get(\"name\", \"?\")}  {item.get(\"uuid\", \"\")}  {item.get(\"state\", \"\")}")
+'

@@ -47,6 +47,13 @@ fn packer_116() -> PackerUnderTest {
     packers().into_iter().next().expect("packer 1.16")
 }
 
+fn packer_116_gob() -> PackerUnderTest {
+    packers()
+        .into_iter()
+        .find(|p| p.label.contains("1.16") && p.env.contains(&("PACKER_FORCE_GOB", "1")))
+        .expect("packer 1.16 gob")
+}
+
 fn packer_111() -> PackerUnderTest {
     packers()
         .into_iter()
@@ -482,20 +489,19 @@ fn ssh_vars(port: u16, key: &str, ip_wait: &str) -> Vec<(&'static str, String)> 
 
 /// (b): SSH to a throw-away loopback sshd, file and shell provisioners, a `shutdown_command`
 /// that leaves the "VM" running (so the power-off fallback runs), an image made.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ssh_build_runs_provisioners_and_the_shutdown_command() {
+async fn ssh_build(packer: PackerUnderTest) {
     let sshd = ssh_communicator::testing::Sshd::start().expect("sshd");
     let key = sshd.user_key("ed25519").unwrap();
     let work = tempfile::tempdir().unwrap();
     let env = env(SimConfig::default_for_tests()).await;
     let mut vars = ssh_vars(sshd.port(), &key.display().to_string(), "5m");
     vars.push(("work_dir", work.path().display().to_string()));
-    let packer = packer_116();
     let out = env.run(&packer, &template("ssh.pkr.hcl"), &vars, &[]).await;
     let all = text(&out);
     assert!(
         out.status.success(),
-        "build failed:\n{all}\n--- sshd\n{}",
+        "{}: build failed:\n{all}\n--- sshd\n{}",
+        packer.label,
         sshd.log()
     );
     // The file provisioner uploaded, the shell provisioner ran, the shutdown command ran.
@@ -523,7 +529,222 @@ async fn ssh_build_runs_provisioners_and_the_shutdown_command() {
     let images = env.new_images();
     assert_eq!(images.len(), 1, "{images:#?}");
     assert_eq!(images[0]["name"], "e2e-ssh-image");
-    println!("{}", stdout(&out));
+    println!("{}: {}", packer.label, stdout(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_build_runs_provisioners_and_the_shutdown_command() {
+    ssh_build(packer_116()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_build_runs_provisioners_packer_1_16_gob() {
+    ssh_build(packer_116_gob()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_build_runs_provisioners_packer_1_11() {
+    ssh_build(packer_111()).await;
+}
+
+/// A Prism client for the simulator, to read back what the build sent.
+fn sim_client(env: &Env) -> prism::PrismClient {
+    let auth = prism::Auth::Basic {
+        username: "admin".into(),
+        password: prism::Secret::new("secret"),
+    };
+    let mut cfg = prism::ClientConfig::new("127.0.0.1", env.sim.addr().port(), auth);
+    cfg.tls = prism::TlsOptions {
+        ca_bundle_pem: Some(std::fs::read(&env.ca).unwrap()),
+        danger_accept_invalid_certs: false,
+    };
+    cfg.use_env_proxy = false;
+    prism::PrismClient::new(cfg).unwrap()
+}
+
+/// The cloud-init user_data of the build's VM, as the simulator received it.
+async fn vm_user_data(env: &Env) -> String {
+    use base64::Engine;
+    wait_for(env, |s| s["vms"].as_array().is_some_and(|v| !v.is_empty())).await;
+    let uuid = env.vms()[0]["uuid"].as_str().unwrap().to_string();
+    let vm = serde_json::to_value(sim_client(env).get_vm(&uuid).await.unwrap()).unwrap();
+    let b64 = vm["spec"]["resources"]["guest_customization"]["cloud_init"]["user_data"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no cloud-init user_data in the VM spec: {vm:#}"));
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    String::from_utf8(bytes).unwrap()
+}
+
+/// The double-quoted list items of a cloud-config (the plugin quotes the keys it adds).
+fn quoted_items(user_data: &str) -> Vec<String> {
+    user_data
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- \"")?.strip_suffix('"'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// No password, no key: the plugin generates a key pair of `key_type` ("" = Packer's default,
+/// rsa) and sends its public key in user_data. The test plays cloud-init: it authorizes the key
+/// it finds there on the loopback sshd, and the build must then log in with it. The provisioners
+/// save the hook data's keys, which must be the same pair.
+async fn ssh_build_with_a_temporary_key(
+    packer: PackerUnderTest,
+    key_type: &str,
+    with_user_data: bool,
+) {
+    let sshd = ssh_communicator::testing::Sshd::start().expect("sshd");
+    let work = tempfile::tempdir().unwrap();
+    let env = env(SimConfig::default_for_tests()).await;
+    let vars = vec![
+        ("ssh_port", sshd.port().to_string()),
+        ("ssh_user", ssh_communicator::testing::current_user()),
+        ("work_dir", work.path().display().to_string()),
+        ("key_type", key_type.to_string()),
+        ("with_user_data", with_user_data.to_string()),
+    ];
+    let installed = InstalledPlugin::install(&packer);
+    let child = env
+        .command(
+            &packer,
+            &installed,
+            &template("ssh-temp-key.pkr.hcl"),
+            &vars,
+            &[],
+        )
+        .spawn()
+        .expect("spawn packer");
+
+    let user_data = vm_user_data(&env).await;
+    let keys = quoted_items(&user_data);
+    let algorithm = match key_type {
+        "" | "rsa" => "ssh-rsa ",
+        "ed25519" => "ssh-ed25519 ",
+        "ecdsa" => "ecdsa-sha2-nistp521 ",
+        other => panic!("no expectation for {other}"),
+    };
+    let key = keys
+        .first()
+        .unwrap_or_else(|| panic!("no key added to user_data:\n{user_data}"))
+        .clone();
+    assert!(key.starts_with(algorithm), "{key}");
+    assert!(user_data.starts_with("#cloud-config\n"), "{user_data}");
+    if with_user_data {
+        // Top level and the ssh_username entry of users:, the template's content kept.
+        assert_eq!(keys, vec![key.clone(), key.clone()], "{user_data}");
+        for kept in [
+            "# Written by the e2e template: the plugin must keep all of this.",
+            "  - ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQTemplateKey e2e@template",
+            "package_upgrade: no",
+            "    shell: /bin/bash",
+        ] {
+            assert!(user_data.contains(kept), "{kept:?} lost:\n{user_data}");
+        }
+    } else {
+        assert_eq!(keys, vec![key.clone()], "{user_data}");
+    }
+    sshd.authorize(&key).unwrap();
+
+    let out = tokio::time::timeout(HANG_GUARD, child.wait_with_output())
+        .await
+        .expect("packer build hung")
+        .expect("packer build");
+    let all = text(&out);
+    assert!(
+        out.status.success(),
+        "{}: build failed:\n{all}\n--- sshd\n{}",
+        packer.label,
+        sshd.log()
+    );
+    let kind = if key_type.is_empty() { "rsa" } else { key_type };
+    for line in [
+        format!("Creating temporary {kind} SSH key for instance..."),
+        "Connected to SSH!".to_string(),
+        "connected with the temporary key as".to_string(),
+    ] {
+        assert!(
+            all.contains(&line),
+            "{}: missing {line:?}:\n{all}",
+            packer.label
+        );
+    }
+    assert!(
+        sshd.log().contains("Accepted publickey for"),
+        "{}",
+        sshd.log()
+    );
+    // Hook data: SSHPublicKey is the authorized_keys line, SSHPrivateKey its private half.
+    let public = std::fs::read_to_string(work.path().join("public_key")).unwrap();
+    assert_eq!(public, format!("{key}\n"));
+    let private_path = work.path().join("private_key");
+    let private = std::fs::read_to_string(&private_path).unwrap();
+    std::fs::set_permissions(
+        &private_path,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let derived = std::process::Command::new("ssh-keygen")
+        .arg("-y")
+        .arg("-f")
+        .arg(&private_path)
+        .output()
+        .unwrap();
+    assert!(derived.status.success(), "{}", text(&derived));
+    let derived = String::from_utf8_lossy(&derived.stdout);
+    let fields = |s: &str| s.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+    assert_eq!(fields(&derived), fields(&key));
+    // The private key never reaches Packer's output.
+    let body = private.lines().nth(1).expect("a PEM body");
+    assert!(!all.contains(body), "private key printed:\n{all}");
+    assert!(env.vms().is_empty(), "{all}");
+    println!("{}: {}", packer.label, stdout(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_temporary_rsa_key_reaches_cloud_init_and_logs_in() {
+    ssh_build_with_a_temporary_key(packer_116(), "", true).await;
+}
+
+/// A temporary key cannot go into a shell-script user_data: the build says so before creating
+/// anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_temporary_key_refuses_script_user_data_up_front() {
+    let env = env(SimConfig::default_for_tests()).await;
+    let vars = [
+        ("ssh_port", "22".to_string()),
+        ("ssh_user", "ubuntu".to_string()),
+        ("work_dir", "/tmp".to_string()),
+        ("user_data", "#!/bin/sh\necho hello\n".to_string()),
+    ];
+    let out = env
+        .run(&packer_116(), &template("ssh-temp-key.pkr.hcl"), &vars, &[])
+        .await;
+    let all = text(&out);
+    assert!(!out.status.success(), "{all}");
+    for part in [
+        "this template cannot be built (nothing was created)",
+        "user_data is a shell script",
+        "set ssh_password, ssh_private_key_file or ssh_agent_auth",
+    ] {
+        assert!(all.contains(part), "missing {part:?}:\n{all}");
+    }
+    assert!(!all.contains("Creating temporary"), "{all}");
+    env.assert_nothing_leaked(&out);
+    assert!(
+        env.sim
+            .requests()
+            .iter()
+            .all(|r| r.method == "GET" || r.path.starts_with("/_sim")),
+        "the build changed something: {:?}",
+        env.sim.requests()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_temporary_ed25519_key_without_user_data_packer_1_11() {
+    ssh_build_with_a_temporary_key(packer_111(), "ed25519", false).await;
 }
 
 /// A failing provisioner fails the build with its exit code, runs the error-cleanup provisioner,

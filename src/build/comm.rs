@@ -12,6 +12,8 @@ use ssh_communicator::{
 };
 use tokio::sync::oneshot;
 
+use super::temp_key::{self, BuildKeys};
+
 /// `communicator = "none"`: there is no connection to the VM.
 pub(crate) struct NoneCommunicator;
 
@@ -118,15 +120,37 @@ impl Communicator for SshAdapter {
 }
 
 /// `~/x` → `$HOME/x`, as Packer expands key file paths.
-fn expand_home(path: &str) -> PathBuf {
+pub(crate) fn expand_home(path: &str) -> PathBuf {
     match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
         _ => PathBuf::from(path),
     }
 }
 
-/// The SSH communicator's settings from the template's `ssh_*` options, connecting to `host`.
-pub(crate) fn ssh_config(cfg: &Config, host: &str) -> SshConfig {
+/// What must never reach a message from the communicator: the template's secrets plus the
+/// build's private key.
+pub(crate) fn secrets(cfg: &Config, keys: Option<&BuildKeys>) -> Vec<String> {
+    let mut out = cfg.secrets();
+    if let Some(k) = keys.filter(|k| !k.private_key().is_empty()) {
+        out.push(k.private_key().to_string());
+    }
+    out
+}
+
+/// Every problem with the SSH options, before anything is created: the communicator's own
+/// checks (key files parse, algorithms exist, ...) and whether a temporary key can be delivered.
+pub(crate) fn ssh_problems(cfg: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Err(e) = ssh_config(cfg, "vm", None).validate() {
+        out.push(e.to_string());
+    }
+    out.extend(temp_key::problems(cfg));
+    out
+}
+
+/// The SSH communicator's settings from the template's `ssh_*` options, connecting to `host`,
+/// offering the build's generated key when there is one.
+pub(crate) fn ssh_config(cfg: &Config, host: &str, build_keys: Option<&BuildKeys>) -> SshConfig {
     let s = &cfg.comm.ssh;
     let mut keys = Vec::new();
     if let Some(f) = &s.ssh_private_key_file {
@@ -137,6 +161,9 @@ pub(crate) fn ssh_config(cfg: &Config, host: &str) -> SshConfig {
         keys.push(PrivateKeySource::Pem(
             String::from_utf8_lossy(inline).into_owned(),
         ));
+    }
+    if let Some(generated) = build_keys.and_then(BuildKeys::generated_private_key) {
+        keys.push(PrivateKeySource::Pem(generated.to_string()));
     }
     let bastion = s.ssh_bastion_host.as_ref().map(|h| BastionConfig {
         host: h.clone(),
@@ -213,7 +240,7 @@ mod tests {
         })
         .unwrap()
         .config;
-        let s = ssh_config(&c, "10.0.0.7");
+        let s = ssh_config(&c, "10.0.0.7", None);
         assert_eq!(s.host, "10.0.0.7");
         assert_eq!(s.port, 2222);
         assert_eq!(s.username, "ubuntu");
@@ -226,6 +253,65 @@ mod tests {
         );
         assert_eq!(s.keep_alive_interval, None);
         assert!(s.bastion.is_none() && s.proxy.is_none());
+    }
+
+    fn ssh_cfg(extra: serde_json::Value) -> Config {
+        let mut body = json!({
+            "nutanix_endpoint": "pc", "nutanix_username": "u", "nutanix_password": "p",
+            "cluster_name": "c", "vm_disks": [{"image_type": "DISK", "disk_size_gb": 1}],
+            "vm_nics": [{"subnet_name": "n"}], "ssh_username": "ubuntu",
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        nutanix_config::prepare(&packer_schema::PrepareInput {
+            kind: packer_schema::TemplateKind::Hcl2,
+            packer: Default::default(),
+            configs: vec![body],
+        })
+        .unwrap()
+        .config
+    }
+
+    #[test]
+    fn the_generated_key_is_offered_and_redacted() {
+        let c = ssh_cfg(json!({}));
+        let keys = BuildKeys::generated(
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nk\n".into(),
+            "ssh-ed25519 AAAA\n",
+        );
+        let s = ssh_config(&c, "10.0.0.7", Some(&keys));
+        assert_eq!(
+            s.private_keys,
+            vec![PrivateKeySource::Pem(
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nk\n".into()
+            )]
+        );
+        assert!(ssh_config(&c, "10.0.0.7", None).private_keys.is_empty());
+        let secrets = secrets(&c, Some(&keys));
+        assert!(
+            secrets.contains(&keys.private_key().to_string()),
+            "{secrets:?}"
+        );
+        assert_eq!(
+            nutanix_config::redact(&format!("bad key {}", keys.private_key()), &secrets),
+            "bad key <sensitive>"
+        );
+    }
+
+    #[test]
+    fn ssh_problems_include_the_temporary_key_delivery() {
+        assert!(ssh_problems(&ssh_cfg(json!({}))).is_empty());
+        let p = ssh_problems(&ssh_cfg(
+            json!({"os_type": "Linux", "user_data": "#!/bin/sh\necho hi\n"}),
+        ));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("user_data is a shell script"), "{p:?}");
+        // The communicator's own checks still run.
+        let p = ssh_problems(&ssh_cfg(
+            json!({"ssh_password": "pw", "ssh_local_tunnels": ["8080:localhost:80"]}),
+        ));
+        assert_eq!(p.len(), 1, "{p:?}");
     }
 
     #[tokio::test]

@@ -124,14 +124,16 @@ pub(crate) fn hook_data(
     d.insert("User".into(), s(&user));
     d.insert("Password".into(), s(&password));
     d.insert("ConnType".into(), s(cfg.comm.communicator.as_str()));
-    d.insert(
-        "SSHPublicKey".into(),
-        s(&String::from_utf8_lossy(&ssh.ssh_public_key.0)),
-    );
-    d.insert(
-        "SSHPrivateKey".into(),
-        s(&String::from_utf8_lossy(ssh.ssh_private_key.expose())),
-    );
+    // The SDK puts the key it generated, or read from ssh_private_key_file, in the hook data.
+    let (public_key, private_key) = match &st.ssh_keys {
+        Some(k) => (k.public_key().to_string(), k.private_key().to_string()),
+        None => (
+            String::from_utf8_lossy(&ssh.ssh_public_key.0).into_owned(),
+            String::from_utf8_lossy(ssh.ssh_private_key.expose()).into_owned(),
+        ),
+    };
+    d.insert("SSHPublicKey".into(), s(&public_key));
+    d.insert("SSHPrivateKey".into(), s(&private_key));
     d.insert(
         "SSHPrivateKeyFile".into(),
         s(ssh.ssh_private_key_file.as_deref().unwrap_or("")),
@@ -211,6 +213,28 @@ mod tests {
         for k in nutanix_config::GENERATED_VARS {
             assert!(d.contains_key(*k), "generated var {k} missing");
         }
+    }
+
+    #[test]
+    fn the_build_key_pair_reaches_the_provisioners() {
+        let c = cfg(json!({"communicator": "ssh", "ssh_username": "ubuntu"}));
+        let mut st = state();
+        assert_eq!(
+            hook_data(&c, &st, None, "")["SSHPublicKey"],
+            Value::from("")
+        );
+        st.ssh_keys = Some(crate::build::temp_key::BuildKeys::generated(
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nk\n".into(),
+            "ssh-ed25519 AAAA\n",
+        ));
+        let d = hook_data(&c, &st, None, "");
+        // Go's MarshalAuthorizedKey line, newline included, as the SDK hands it on.
+        assert_eq!(d["SSHPublicKey"], Value::from("ssh-ed25519 AAAA\n"));
+        assert_eq!(
+            d["SSHPrivateKey"],
+            Value::from("-----BEGIN OPENSSH PRIVATE KEY-----\nk\n")
+        );
+        assert_eq!(d["Password"], Value::from(""));
     }
 
     #[test]

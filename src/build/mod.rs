@@ -23,6 +23,7 @@ mod report;
 mod spec;
 mod state;
 mod steps;
+mod temp_key;
 
 #[cfg(test)]
 mod tests;

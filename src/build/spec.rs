@@ -14,6 +14,7 @@ use prism::models::{
 
 use super::error::BuildError;
 use super::state::BuildState;
+use super::temp_key::cloud_init_user_data;
 
 const MIB: u64 = 1024 * 1024;
 
@@ -195,15 +196,18 @@ pub(crate) fn vm_intent(
             }),
             ..GuestCustomization::default()
         }),
-        (user, _) if user.is_some() || vm.meta_data.is_some() => Some(GuestCustomization {
-            cloud_init: Some(CloudInit {
-                user_data: user.as_ref().map(|u| u.as_base64().to_string()),
-                meta_data: vm.meta_data.as_ref().map(|m| m.as_base64().to_string()),
-                extra: Default::default(),
-            }),
-            ..GuestCustomization::default()
-        }),
-        _ => None,
+        _ => {
+            // The template's user_data, plus the build's temporary public key when there is one.
+            let user = cloud_init_user_data(cfg, st.ssh_keys.as_ref())?;
+            (user.is_some() || vm.meta_data.is_some()).then(|| GuestCustomization {
+                cloud_init: Some(CloudInit {
+                    user_data: user,
+                    meta_data: vm.meta_data.as_ref().map(|m| m.as_base64().to_string()),
+                    extra: Default::default(),
+                }),
+                ..GuestCustomization::default()
+            })
+        }
     };
 
     let resources = VmResources {
@@ -420,6 +424,60 @@ mod tests {
             json!({"device_properties": {"device_type": "CDROM", "disk_address": {"adapter_type": "SATA", "device_index": 0}},
                    "data_source_reference": {"kind": "image", "uuid": "cd"}})
         );
+    }
+
+    #[test]
+    fn the_temporary_public_key_rides_in_cloud_init() {
+        use base64::Engine;
+        let decode = |v: &Value| {
+            let b64 = v.as_str().expect("user_data");
+            String::from_utf8(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        let keys = crate::build::temp_key::BuildKeys::generated(
+            "PRIVATE".into(),
+            "ssh-ed25519 AAAATEMP\n",
+        );
+        // No user_data: a minimal cloud-config, meta_data kept.
+        let cfg = config(json!({
+            "communicator": "ssh", "ssh_username": "ubuntu",
+            "vm_disks": [{"image_type": "DISK", "disk_size_gb": 1}], "vm_nics": [{"subnet_name": "n"}],
+            "meta_data": "instance-id: i-1\n",
+        }));
+        let mut st = state(vec![None]);
+        st.ssh_keys = Some(keys.clone());
+        let body = serde_json::to_value(vm_intent(&cfg, &st, "v").unwrap()).unwrap();
+        let ci = &body["spec"]["resources"]["guest_customization"]["cloud_init"];
+        let text = decode(&ci["user_data"]);
+        assert!(text.starts_with("#cloud-config\n"), "{text}");
+        assert!(text.contains("  - \"ssh-ed25519 AAAATEMP\"\n"), "{text}");
+        assert_eq!(ci["meta_data"], "aW5zdGFuY2UtaWQ6IGktMQo=");
+        // The template's cloud-config: kept, key added to the top level and to the user.
+        let cfg = config(json!({
+            "communicator": "ssh", "ssh_username": "ubuntu", "os_type": "Linux",
+            "vm_disks": [{"image_type": "DISK", "disk_size_gb": 1}], "vm_nics": [{"subnet_name": "n"}],
+            "user_data": "#cloud-config\nusers:\n  - name: ubuntu\n    shell: /bin/bash\n",
+        }));
+        let body = serde_json::to_value(vm_intent(&cfg, &st, "v").unwrap()).unwrap();
+        let text =
+            decode(&body["spec"]["resources"]["guest_customization"]["cloud_init"]["user_data"]);
+        assert_eq!(
+            text,
+            "#cloud-config\nusers:\n  - name: ubuntu\n    ssh_authorized_keys:\n      - \"ssh-ed25519 AAAATEMP\"\n    shell: /bin/bash\nssh_authorized_keys:\n  - \"ssh-ed25519 AAAATEMP\"\n"
+        );
+        // Without a key pair, no guest customization appears from nowhere.
+        st.ssh_keys = None;
+        let cfg = config(json!({
+            "vm_disks": [{"image_type": "DISK", "disk_size_gb": 1}], "vm_nics": [{"subnet_name": "n"}],
+        }));
+        let body = serde_json::to_value(vm_intent(&cfg, &st, "v").unwrap()).unwrap();
+        assert!(body["spec"]["resources"]
+            .get("guest_customization")
+            .is_none());
     }
 
     #[test]

@@ -75,6 +75,8 @@ pub(crate) struct BuildState {
     pub(crate) ip: Option<IpAddr>,
     /// Where the communicator connects (ssh_host / winrm_host, else the IP).
     pub(crate) host: Option<String>,
+    /// The SSH key pair: read from ssh_private_key_file or generated for this build.
+    pub(crate) ssh_keys: Option<super::temp_key::BuildKeys>,
     /// The connected communicator.
     pub(crate) comm: Option<Arc<dyn packer_rpc::Communicator>>,
     /// Provisioning started (so a failure may run the error-cleanup provisioner).

@@ -27,7 +27,7 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
                 kind: "ssh",
                 message: "the VM has no IP address to connect to; add a vm_nics block or set ssh_host".into(),
             })?;
-            let settings = ssh_config(&cfg, &host);
+            let settings = ssh_config(&cfg, &host, b.st.ssh_keys.as_ref());
             b.out
                 .say(format!(
                     "Waiting for SSH to become available on {host}:{} (up to {})...",
@@ -35,7 +35,7 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
                     humantime::format_duration(settings.timeout)
                 ))
                 .await;
-            let secrets = cfg.secrets();
+            let secrets = crate::build::comm::secrets(&cfg, b.st.ssh_keys.as_ref());
             let connected = b
                 .cancellable(async {
                     ssh_communicator::SshCommunicator::connect(settings, b.cancel.clone())

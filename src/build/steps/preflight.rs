@@ -23,11 +23,7 @@ pub(crate) fn problems(cfg: &Config) -> Vec<String> {
     }
     match cfg.comm.communicator {
         Communicator::Winrm => out.push("communicator = \"winrm\": the WinRM communicator is not supported by this version of packer-plugin-nutanix yet; use ssh or none".to_string()),
-        Communicator::Ssh => {
-            if let Err(e) = super::super::comm::ssh_config(cfg, "vm").validate() {
-                out.push(e.to_string());
-            }
-        }
+        Communicator::Ssh => out.extend(crate::build::comm::ssh_problems(cfg)),
         Communicator::None => {}
     }
     for (i, nic) in cfg.vm.vm_nics.iter().enumerate() {
@@ -62,6 +58,11 @@ pub(crate) fn problems(cfg: &Config) -> Vec<String> {
 pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
     let problems = problems(&b.cfg);
     if problems.is_empty() {
+        // Packer's StepSSHKeyGen: read ssh_private_key_file or generate the temporary pair.
+        let keys = b
+            .cancellable(crate::build::temp_key::prepare(&b.cfg, &b.out))
+            .await?;
+        b.st.ssh_keys = keys;
         return Ok(());
     }
     Err(BuildError::Unsupported(format!(
