@@ -25,12 +25,16 @@ template=examples/simulator/build.pkr.hcl
 
 echo
 echo "What the simulator holds now (GET /_sim/state): images, and no VM left behind:"
-curl -sk "https://127.0.0.1:$port/_sim/state" | python3 -c '
-import json, sys
-state = json.load(sys.stdin)
+curl -sk "https://127.0.0.1:$port/_sim/state" > "$work/state.json"
+python3 - "$work/state.json" <<'PY'
+import json
+import sys
+
+with open(sys.argv[1]) as f:
+    state = json.load(f)
 for kind in ("vms", "images"):
     items = state.get(kind, [])
-    print(f"  {kind}: {len(items)}")
+    print("  %s: %d" % (kind, len(items)))
     for item in items:
-        print(f"    {item.get(\"name\", \"?\")}  {item.get(\"uuid\", \"\")}  {item.get(\"state\", \"\")}")
-'
+        print("    %-45s %s  %s" % (item.get("name", "?"), item.get("uuid", ""), item.get("state", "")))
+PY
