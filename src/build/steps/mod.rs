@@ -17,6 +17,7 @@ use super::report::{Reporter, TaskWatch};
 use super::state::BuildState;
 
 pub(crate) mod clean_vm;
+pub(crate) mod clear_keys;
 pub(crate) mod connect;
 pub(crate) mod create_images;
 pub(crate) mod create_vm;
@@ -155,6 +156,8 @@ pub(crate) enum Step {
     Connect,
     /// Run Packer's provisioners.
     Provision,
+    /// Remove the temporary SSH key from the guest (`ssh_clear_authorized_keys`).
+    ClearKeys,
     /// Stop the VM.
     Shutdown,
     /// Remove CD-ROMs (`vm_clean { cdrom = true }`).
@@ -178,6 +181,7 @@ impl Step {
             Step::WaitIp => "wait for IP",
             Step::Connect => "connect",
             Step::Provision => "provision",
+            Step::ClearKeys => "clear temporary SSH key",
             Step::Shutdown => "shut down",
             Step::CleanVm => "remove CD-ROMs",
             Step::CreateImages => "create images",
@@ -201,7 +205,11 @@ pub(crate) fn plan(cfg: &Config) -> Vec<Step> {
     if cfg.comm.communicator != Communicator::None && !cfg.vm.vm_nics.is_empty() {
         steps.push(Step::WaitIp);
     }
-    steps.extend([Step::Connect, Step::Provision, Step::Shutdown]);
+    steps.extend([Step::Connect, Step::Provision]);
+    if cfg.comm.communicator == Communicator::Ssh && cfg.comm.ssh.ssh_clear_authorized_keys {
+        steps.push(Step::ClearKeys);
+    }
+    steps.push(Step::Shutdown);
     if cfg.vm.vm_clean.cdrom {
         steps.push(Step::CleanVm);
     }
@@ -226,6 +234,7 @@ pub(crate) async fn run_step(b: &mut Build, step: Step) -> Result<(), BuildError
         Step::WaitIp => wait_ip::run(b).await,
         Step::Connect => connect::run(b).await,
         Step::Provision => provision::run(b).await,
+        Step::ClearKeys => clear_keys::run(b).await,
         Step::Shutdown => shutdown::run(b).await,
         Step::CleanVm => clean_vm::run(b).await,
         Step::CreateImages => create_images::run(b).await,
