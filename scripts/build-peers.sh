@@ -3,8 +3,8 @@
 # from their Go modules into ~/.cache/packer-plugin-nutanix/peers, keyed by version.
 # These are test tooling only: nothing built here is ever committed or shipped.
 #
-# Usage: scripts/build-peers.sh [packer-1.16|packer-1.11|packer-1.10|sdc|go-nutanix|all]...
-# (packer-1.10 is for manual compatibility checks; the test suite uses 1.16 and 1.11.)
+# Usage: scripts/build-peers.sh [packer-1.16|packer-1.11|packer-1.10|packer-1.7|sdc|go-nutanix|all]...
+# (packer-1.10 and packer-1.7 are for manual compatibility checks; the test suite uses 1.16 and 1.11.)
 # Prints nothing on stdout but the paths of the binaries it made or found.
 set -euo pipefail
 
@@ -45,6 +45,7 @@ want() {
   case "$1" in
     packer-1.16) build_module github.com/hashicorp/packer "$PACKER_NEW" . "$CACHE/packer-${PACKER_NEW#v}" ;;
     packer-1.10) build_module github.com/hashicorp/packer "${PACKER_1_10:-v1.10.3}" . "$CACHE/packer-$(v=${PACKER_1_10:-v1.10.3}; echo ${v#v})" go1.22.12 ;;
+    packer-1.7) build_module github.com/hashicorp/packer "${PACKER_1_7:-v1.7.10}" . "$CACHE/packer-$(v=${PACKER_1_7:-v1.7.10}; echo ${v#v})" go1.22.12 ;;
     packer-1.11) build_module github.com/hashicorp/packer "$PACKER_OLD" . "$CACHE/packer-${PACKER_OLD#v}" go1.22.12 ;;
     sdc) build_module github.com/hashicorp/packer-plugin-sdk "$SDC_VERSION" ./cmd/packer-sdc "$CACHE/packer-sdc-${SDC_VERSION#v}" ;;
     go-nutanix) build_module github.com/nutanix-cloud-native/packer-plugin-nutanix "$GO_NUTANIX_VERSION" . "$CACHE/packer-plugin-nutanix-go-${GO_NUTANIX_VERSION#v}" ;;
