@@ -38,6 +38,48 @@ pub fn next_poll_delay(policy: &PollPolicy, previous: Duration) -> Duration {
     Duration::try_from_secs_f64(grown.min(policy.max.as_secs_f64()).max(0.0)).unwrap_or(policy.max)
 }
 
+/// One read of a running task: when (since the wait began) and how far along Prism said it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProgressSample {
+    /// Time since the wait began.
+    pub at: Duration,
+    /// `percentage_complete`.
+    pub percent: i64,
+}
+
+/// The delay before the next poll of a task that is still running.
+///
+/// Blind geometric backoff makes a one-second task cost about ten polls. Prism reports
+/// `percentage_complete`, so once a read shows progress since `previous` (the last read that
+/// showed any), the task's own pace predicts when it ends and the next poll aims just past that
+/// moment (10% + 20 ms late, so it usually finds the
+/// task done). The prediction never polls sooner than the `backoff` step (a stalled or erratic
+/// task is polled exactly as without it) and never waits longer than `policy.eta_cap`, so a wrong
+/// prediction costs bounded latency.
+pub fn next_task_poll(
+    policy: &PollPolicy,
+    backoff: Duration,
+    previous: Option<ProgressSample>,
+    current: Option<ProgressSample>,
+) -> Duration {
+    let (Some(prev), Some(cur)) = (previous, current) else {
+        return backoff;
+    };
+    if !(1..100).contains(&cur.percent) || cur.percent <= prev.percent || cur.at <= prev.at {
+        return backoff;
+    }
+    let gained = (cur.percent - prev.percent) as f64;
+    let per_second = gained / (cur.at - prev.at).as_secs_f64();
+    let remaining = (100 - cur.percent) as f64 / per_second;
+    let aimed = remaining * 1.1 + 0.02;
+    let floor = backoff.as_secs_f64();
+    let cap = policy.eta_cap.as_secs_f64().max(floor);
+    if !aimed.is_finite() {
+        return backoff;
+    }
+    Duration::try_from_secs_f64(aimed.clamp(floor, cap)).unwrap_or(backoff)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +145,7 @@ mod tests {
             initial: Duration::MAX,
             multiplier: f64::NAN,
             max: Duration::MAX,
+            eta_cap: Duration::MAX,
         };
         assert!(next_poll_delay(&poll, Duration::MAX) > Duration::from_secs(1));
     }
@@ -121,5 +164,77 @@ mod tests {
         assert_eq!(seen[2], Duration::from_millis(45));
         assert_eq!(*seen.last().unwrap(), Duration::from_secs(2));
         assert!(seen.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    fn sample(ms: u64, percent: i64) -> Option<ProgressSample> {
+        Some(ProgressSample {
+            at: Duration::from_millis(ms),
+            percent,
+        })
+    }
+
+    #[test]
+    fn task_poll_without_two_progress_reads_is_the_backoff_step() {
+        let p = PollPolicy::default();
+        let step = Duration::from_millis(30);
+        assert_eq!(next_task_poll(&p, step, None, sample(20, 11)), step);
+        assert_eq!(next_task_poll(&p, step, sample(20, 11), None), step);
+    }
+
+    #[test]
+    fn task_poll_aims_just_past_the_predicted_end() {
+        let p = PollPolicy::default();
+        // 3% in 30 ms: 86% left takes 860 ms; aimed 10% + 20 ms later.
+        let d = next_task_poll(
+            &p,
+            Duration::from_millis(30),
+            sample(20, 11),
+            sample(50, 14),
+        );
+        assert!(
+            (Duration::from_millis(960)..=Duration::from_millis(970)).contains(&d),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn task_poll_never_beats_the_backoff_nor_exceeds_the_cap() {
+        let p = PollPolicy::default();
+        // Nearly done: the prediction is shorter than the step, so the step wins.
+        let step = Duration::from_millis(200);
+        assert_eq!(
+            next_task_poll(&p, step, sample(0, 10), sample(1000, 99)),
+            step
+        );
+        // Very slow: 1% per minute would mean waiting over an hour; the cap wins.
+        let slow = next_task_poll(
+            &p,
+            Duration::from_millis(20),
+            sample(0, 10),
+            sample(60_000, 11),
+        );
+        assert_eq!(slow, p.eta_cap);
+    }
+
+    #[test]
+    fn task_poll_ignores_stalled_backwards_or_finished_progress() {
+        let p = PollPolicy::default();
+        let step = Duration::from_millis(45);
+        assert_eq!(
+            next_task_poll(&p, step, sample(20, 40), sample(50, 40)),
+            step
+        );
+        assert_eq!(
+            next_task_poll(&p, step, sample(20, 40), sample(50, 30)),
+            step
+        );
+        assert_eq!(
+            next_task_poll(&p, step, sample(20, 40), sample(50, 100)),
+            step
+        );
+        assert_eq!(
+            next_task_poll(&p, step, sample(50, 40), sample(50, 60)),
+            step
+        );
     }
 }

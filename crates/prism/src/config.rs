@@ -166,6 +166,9 @@ pub struct PollPolicy {
     pub multiplier: f64,
     /// Cap.
     pub max: Duration,
+    /// Longest single wait aimed at a task's predicted end (see
+    /// [`crate::backoff::next_task_poll`]); bounds what a wrong prediction can cost.
+    pub eta_cap: Duration,
 }
 
 impl Default for PollPolicy {
@@ -174,6 +177,7 @@ impl Default for PollPolicy {
             initial: Duration::from_millis(20),
             multiplier: 1.5,
             max: Duration::from_secs(2),
+            eta_cap: Duration::from_secs(10),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::backoff::next_poll_delay;
+use crate::backoff::{next_poll_delay, next_task_poll, ProgressSample};
 use crate::client::PrismClient;
 use crate::error::PrismError;
 use crate::models::{Task, TaskProgress, TaskStatus};
@@ -106,7 +106,8 @@ impl PrismClient {
 
     /// Polls a task until it ends, `deadline` passes, or `cancel` fires.
     ///
-    /// Polling starts at `PollPolicy::initial` and grows by its factor to its cap. SUCCEEDED
+    /// Polling starts at `PollPolicy::initial` and grows by its factor to its cap; once Prism
+    /// reports progress, polls aim at the predicted end instead ([`next_task_poll`]). SUCCEEDED
     /// returns the task; FAILED, ABORTED, CANCELLED and INVALID_UUID return
     /// [`PrismError::TaskFailed`] quoting `error_detail`; a state this client does not know
     /// returns [`PrismError::UnknownTaskStatus`] instead of polling until the deadline.
@@ -121,8 +122,11 @@ impl PrismClient {
     ) -> Result<Task, PrismError> {
         let started = Instant::now();
         let policy = self.inner.config.poll.clone();
-        let mut delay = policy.initial;
+        let mut backoff = policy.initial;
         let mut last: Option<TaskProgress> = None;
+        // Only reads that show progress measure the task's pace: a QUEUED task at 0% says
+        // nothing about its speed, and the time it spent queued would skew the estimate.
+        let mut previous_sample: Option<ProgressSample> = None;
         let cancelled = || PrismError::Cancelled {
             op: format!("wait for task {task_uuid} ({purpose})"),
         };
@@ -161,13 +165,21 @@ impl PrismClient {
             if judge(&task, task_uuid, purpose)? {
                 return Ok(task);
             }
+            let sample = task.percentage_complete.map(|percent| ProgressSample {
+                at: started.elapsed(),
+                percent,
+            });
+            let delay = next_task_poll(&policy, backoff, previous_sample, sample);
+            if sample.is_some_and(|s| s.percent > 0) {
+                previous_sample = sample;
+            }
             let wake = deadline_after(delay).min(deadline);
             tokio::select! {
                 biased;
                 _ = cancel.cancelled() => return Err(cancelled()),
                 _ = tokio::time::sleep_until(wake) => {}
             }
-            delay = next_poll_delay(&policy, delay);
+            backoff = next_poll_delay(&policy, backoff);
         }
     }
 
