@@ -412,11 +412,8 @@ impl Store {
         let Some(img) = self.images.get_mut(idx) else {
             return Err(ApiError::not_found("image", uuid));
         };
-        img.core.spec = spec.clone();
-        img.core.spec_version = new_version;
-        img.core.updated = now;
-        img.core.meta = meta;
-        img.core.in_flight.push((task.clone(), Op::UpdateImage));
+        img.core
+            .accept_update(spec.clone(), new_version, now, meta, &task, Op::UpdateImage);
         let core = img.core.clone();
         Ok(self.accepted("image", &core, &task))
     }

@@ -105,6 +105,24 @@ pub(crate) struct Core {
 }
 
 impl Core {
+    /// Records an accepted update (PUT): the new intent and its version, the metadata sent with
+    /// it, and the task that will apply it, exactly as Prism shows a pending update.
+    pub(crate) fn accept_update(
+        &mut self,
+        spec: Value,
+        spec_version: u64,
+        now: Duration,
+        meta: MetaIn,
+        task: &str,
+        op: Op,
+    ) {
+        self.spec = spec;
+        self.spec_version = spec_version;
+        self.updated = now;
+        self.meta = meta;
+        self.in_flight.push((task.to_string(), op));
+    }
+
     pub fn name(&self) -> String {
         self.spec
             .get("name")

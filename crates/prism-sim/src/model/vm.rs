@@ -421,11 +421,8 @@ impl Store {
         let Some(vm) = self.vms.get_mut(idx) else {
             return Err(ApiError::not_found("vm", uuid));
         };
-        vm.core.spec = spec.clone();
-        vm.core.spec_version = new_version;
-        vm.core.updated = now;
-        vm.core.meta = meta;
-        vm.core.in_flight.push((task.clone(), Op::UpdateVm));
+        vm.core
+            .accept_update(spec.clone(), new_version, now, meta, &task, Op::UpdateVm);
         let core = vm.core.clone();
         Ok(self.accepted("vm", &core, &task))
     }
