@@ -64,6 +64,17 @@ impl ApiError {
         )
     }
 
+    /// 409 for a change to an entity whose deletion is under way, as Prism refuses it;
+    /// `label` is how the message names the kind ("VM", "image").
+    pub fn being_deleted(kind: &str, label: &str, uuid: &str) -> Self {
+        Self::new(
+            409,
+            "CONCURRENT_REQUESTS_NOT_ALLOWED",
+            format!("{label} {uuid} is being deleted"),
+        )
+        .with_kind(kind)
+    }
+
     /// 404 for an entity that does not exist.
     pub fn not_found(kind: &str, uuid: &str) -> Self {
         Self::new(

@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use super::json::{parse_uuid, reference, Reader};
 use super::task::{Effect, Op, Task};
 use super::vm::reason_of;
-use super::{Core, MetaIn, NewTask, Reply, Store, TaskFault};
+use super::{spec_name, Core, MetaIn, NewTask, Reply, Store, TaskFault};
 use crate::inventory::ImageDef;
 use crate::prism_error::{ApiError, API_VERSION};
 
@@ -372,12 +372,7 @@ impl Store {
             .map(|i| i.core.clone())
             .ok_or_else(|| ApiError::not_found("image", uuid))?;
         if core.deleting() {
-            return Err(ApiError::new(
-                409,
-                "CONCURRENT_REQUESTS_NOT_ALLOWED",
-                format!("image {uuid} is being deleted"),
-            )
-            .with_kind("image"));
+            return Err(ApiError::being_deleted("image", "image", uuid));
         }
         let (meta, given) = self.parse_meta("image", body, Some(&core.meta))?;
         Self::check_spec_version("image", &core, given)?;
@@ -392,11 +387,7 @@ impl Store {
             NewTask {
                 op: Op::UpdateImage,
                 entity_uuid: uuid.to_string(),
-                entity_name: spec
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
+                entity_name: spec_name(spec),
                 after: core.in_flight.last().map(|(t, _)| t.clone()),
                 cluster: None,
                 duration: self.cfg.task_duration,

@@ -104,6 +104,14 @@ pub(crate) struct Core {
     pub in_flight: Vec<(String, Op)>,
 }
 
+/// The `name` of a v3 spec, empty when absent (Prism lists unnamed entities with "").
+pub(crate) fn spec_name(spec: &Value) -> String {
+    spec.get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
 impl Core {
     /// Records an accepted update (PUT): the new intent and its version, the metadata sent with
     /// it, and the task that will apply it, exactly as Prism shows a pending update.
@@ -124,11 +132,7 @@ impl Core {
     }
 
     pub fn name(&self) -> String {
-        self.spec
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
+        spec_name(&self.spec)
     }
 
     /// Prism's `status.state`.

@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::json::{parse_uuid, reference, Reader};
 use super::task::{Effect, Op, Task};
-use super::{Core, NewTask, Reply, Store, TaskFault};
+use super::{spec_name, Core, NewTask, Reply, Store, TaskFault};
 use crate::prism_error::{ApiError, API_VERSION};
 
 const MIB: u64 = 1 << 20;
@@ -362,12 +362,7 @@ impl Store {
             None => return Err(ApiError::not_found("vm", uuid)),
         };
         if core.deleting() {
-            return Err(ApiError::new(
-                409,
-                "CONCURRENT_REQUESTS_NOT_ALLOWED",
-                format!("VM {uuid} is being deleted"),
-            )
-            .with_kind("vm"));
+            return Err(ApiError::being_deleted("vm", "VM", uuid));
         }
         let (meta, given) = self.parse_meta("vm", body, Some(&core.meta))?;
         Self::check_spec_version("vm", &core, given)?;
@@ -400,11 +395,7 @@ impl Store {
             NewTask {
                 op: Op::UpdateVm,
                 entity_uuid: uuid.to_string(),
-                entity_name: spec
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
+                entity_name: spec_name(spec),
                 after: core.in_flight.last().map(|(t, _)| t.clone()),
                 cluster: Some((cluster_uuid, cluster_name)),
                 duration,
