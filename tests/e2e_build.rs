@@ -148,11 +148,17 @@ impl Env {
             .collect()
     }
 
+    /// OVAs or VM templates on the simulator.
+    fn entities(&self, kind: &str) -> Vec<Value> {
+        self.state()[kind].as_array().cloned().unwrap_or_default()
+    }
+
     fn assert_nothing_leaked(&self, out: &Output) {
         let (vms, images) = (self.vms(), self.new_images());
+        let (ovas, templates) = (self.entities("ovas"), self.entities("templates"));
         assert!(
-            vms.is_empty() && images.is_empty(),
-            "leaked:\nvms: {vms:#?}\nimages: {images:#?}\n{}",
+            vms.is_empty() && images.is_empty() && ovas.is_empty() && templates.is_empty(),
+            "leaked:\nvms: {vms:#?}\nimages: {images:#?}\novas: {ovas:#?}\ntemplates: {templates:#?}\n{}",
             text(out)
         );
     }
@@ -770,4 +776,149 @@ async fn ssh_failing_provisioner_fails_the_build_and_cleans_up() {
         "shut down after a failure:\n{all}"
     );
     env.assert_nothing_leaked(&out);
+}
+
+/// (c) A VM template and an exported OVA, no images: both exist afterwards, nothing else does, the
+/// OVA file is the tar Prism served (checksum as Prism reports it), and the artifact names both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn template_and_ova_are_created_and_the_ova_exported() {
+    template_and_ova(packer_116()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn template_and_ova_are_created_and_the_ova_exported_packer_1_11() {
+    template_and_ova(packer_111()).await;
+}
+
+async fn template_and_ova(packer: PackerUnderTest) {
+    let env = env(SimConfig::default_for_tests()).await;
+    let out = env
+        .run(&packer, &template("outputs.pkr.hcl"), &[], &[])
+        .await;
+    let all = text(&out);
+    assert!(out.status.success(), "build failed:\n{all}");
+    assert!(env.vms().is_empty(), "VM left:\n{all}");
+    assert!(
+        env.new_images().is_empty(),
+        "image_skip, yet images:\n{all}"
+    );
+    let templates = env.entities("templates");
+    let ovas = env.entities("ovas");
+    assert_eq!(templates.len(), 1, "{templates:#?}\n{all}");
+    assert_eq!(ovas.len(), 1, "{ovas:#?}\n{all}");
+    let (template, ova) = (&templates[0], &ovas[0]);
+    assert_eq!(template["name"], "e2e-template");
+    assert_eq!(template["description"], "golden template from packer");
+    assert_eq!(ova["name"], "e2e-ova");
+    assert_eq!(ova["disk_format"], "QCOW2");
+
+    let file = env.out_dir().join("e2e-ova.ova");
+    let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}\n{all}", file.display()));
+    assert_eq!(Some(bytes.len() as u64), ova["size_bytes"].as_u64());
+    let digest = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes))
+    };
+    assert_eq!(Some(digest.as_str()), ova["sha256"].as_str());
+    // A ustar archive whose first member is the OVF descriptor.
+    assert_eq!(
+        bytes.get(257..262),
+        Some(&b"ustar"[..]),
+        "not a tar archive"
+    );
+    let first_name = String::from_utf8_lossy(&bytes[..100]);
+    assert!(
+        first_name.trim_end_matches('\0').ends_with(".ovf"),
+        "{first_name}"
+    );
+
+    let s = stdout(&out);
+    let artifacts = s
+        .split("The artifacts of successful builds are:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no artifact section:\n{all}"));
+    let template_id = template["ext_id"].as_str().unwrap();
+    let ova_uuid = ova["uuid"].as_str().unwrap();
+    for line in [
+        format!("VM template 'e2e-template' ({template_id})"),
+        format!("OVA 'e2e-ova' ({ova_uuid}) on Prism Central"),
+        format!("file {}", file.display()),
+    ] {
+        assert!(artifacts.contains(&line), "missing {line:?}:\n{artifacts}");
+    }
+    for line in [
+        "==> nutanix.outputs: Creating VM template 'e2e-template' from VM 'e2e-outputs'...",
+        "==> nutanix.outputs: Creating OVA 'e2e-ova' (QCOW2 disks) from VM 'e2e-outputs'...",
+        "==> nutanix.outputs: Exporting OVA 'e2e-ova'",
+        "(size and SHA_256 verified)",
+    ] {
+        assert!(s.contains(line), "missing {line:?}:\n{all}");
+    }
+    println!("{s}");
+}
+
+/// The OVA download keeps failing: the build fails naming it, and the template, the OVA and the
+/// partial file are all removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_ova_download_removes_the_template_the_ova_and_the_file() {
+    let packer = packer_116();
+    let env = env(SimConfig::default_for_tests()).await;
+    env.add_fault(json!({"match": {"method": "GET", "path_regex": "^/api/nutanix/v3/ovas/[^/]+/file$"},
+        "action": {"type": "status", "status": 500, "message": "injected OVA read failure"}, "count": 0}));
+    let out = env
+        .run(&packer, &template("outputs.pkr.hcl"), &[], &[])
+        .await;
+    let all = text(&out);
+    assert!(!out.status.success(), "build should fail:\n{all}");
+    assert!(all.contains("injected OVA read failure"), "{all}");
+    assert!(all.contains("Step \"export OVA\" failed"), "{all}");
+    env.assert_nothing_leaked(&out);
+    let left: Vec<_> = std::fs::read_dir(env.out_dir())
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "files left: {left:?}");
+}
+
+/// A template task that fails: the build says why, and nothing is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn template_task_failure_is_reported_and_nothing_leaks() {
+    let packer = packer_116();
+    let env = env(SimConfig::default_for_tests()).await;
+    env.add_fault(
+        json!({"match": {"method": "POST", "path": "/api/vmm/v4.0/content/templates"},
+        "action": {"type": "task_fail", "message": "INTERNAL_ERROR: injected template failure"}}),
+    );
+    let out = env
+        .run(&packer, &template("outputs.pkr.hcl"), &[], &[])
+        .await;
+    let all = text(&out);
+    assert!(!out.status.success(), "{all}");
+    assert!(all.contains("injected template failure"), "{all}");
+    env.assert_nothing_leaked(&out);
+}
+
+/// SIGINT while Prism packs the OVA: the build waits for nothing more than the task's end,
+/// then deletes the OVA it made and the template made before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_while_the_ova_is_packed_cancels_and_cleans_up() {
+    let mut sim = SimConfig::default_for_tests();
+    sim.task_duration = Duration::from_secs(2);
+    let env = env(sim).await;
+    interrupted_build(
+        env,
+        "outputs.pkr.hcl",
+        vec![],
+        |s| {
+            s["tasks"].as_array().is_some_and(|t| {
+                t.iter().any(|task| {
+                    task["operation_type"]
+                        .as_str()
+                        .is_some_and(|op| op.to_ascii_lowercase().contains("export"))
+                        && task["status"] != "SUCCEEDED"
+                })
+            })
+        },
+        Duration::from_millis(200),
+    )
+    .await;
 }

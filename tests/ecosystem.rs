@@ -283,16 +283,6 @@ const UNSUPPORTED: &[(&str, &str, &str)] = &[
         "boot_command: typing at the VM console (VNC) is not supported",
     ),
     (
-        "`ova { create / export }`",
-        "ova {\n    create = true\n  }",
-        "OVA creation is not supported",
-    ),
-    (
-        "`template { create = true }`",
-        "template {\n    create = true\n  }",
-        "VM templates are not supported",
-    ),
-    (
         "`vm_nics.skip_ip_assignment`",
         "",
         "skip_ip_assignment: not supported",

@@ -31,6 +31,10 @@ pub(crate) enum Kind {
     OutputImage,
     /// An exported file in output_directory.
     LocalFile,
+    /// A Prism Central VM template made from the VM (`template { create = true }`).
+    Template,
+    /// An OVA of the VM stored on Prism Central (`ova { create = true }`).
+    Ova,
 }
 
 /// How far the creation got.
@@ -59,6 +63,20 @@ pub(crate) struct Entry {
     pub(crate) delete_after: bool,
     /// CD image: still attached to the VM as a CD-ROM.
     pub(crate) attached: bool,
+    /// Set while Prism, not the build, picks the UUID (templates, OVAs): how cleanup finds it.
+    pub(crate) pending: Option<Pending>,
+}
+
+/// How cleanup finds an output whose UUID Prism assigns, if the build stops before the build
+/// learnt it: wait for the creating task, then look the output up by name and source VM.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Pending {
+    /// The creating task, once Prism accepted the request.
+    pub(crate) task_uuid: Option<String>,
+    /// The build VM the output is made from.
+    pub(crate) vm_uuid: String,
+    /// Ids of same-named outputs that existed before the request (never ours to delete).
+    pub(crate) known_before: Vec<String>,
 }
 
 impl Entry {
@@ -71,19 +89,20 @@ impl Entry {
             stage: Stage::Requested,
             delete_after: false,
             attached: false,
+            pending: None,
         }
     }
 }
 
 impl fmt::Display for Entry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self.kind {
-            Kind::Vm => "VM",
-            Kind::SourceImage => "source image",
-            Kind::CdImage => "CD image",
-            Kind::OutputImage => "image",
-            Kind::LocalFile => return write!(f, "file {}", self.id),
-        };
+        let what = kind_word(self.kind);
+        if self.kind == Kind::LocalFile {
+            return write!(f, "{what} {}", self.id);
+        }
+        if self.pending.is_some() {
+            return write!(f, "{what} '{}' (being created)", self.name);
+        }
         write!(f, "{what} '{}' ({})", self.name, self.id)
     }
 }
@@ -185,6 +204,8 @@ pub(crate) fn decide(e: &Entry, outcome: Outcome, p: Policy, vm_kept: bool) -> D
         // A failed build leaves no half-made images.
         Kind::OutputImage if !succeeded || e.delete_after => Delete,
         Kind::OutputImage => Keep(KeepReason::Output),
+        Kind::Template | Kind::Ova if !succeeded => Delete,
+        Kind::Template | Kind::Ova => Keep(KeepReason::Output),
         Kind::LocalFile if !succeeded => Delete,
         Kind::LocalFile => Keep(KeepReason::Output),
     }
@@ -242,6 +263,30 @@ impl Ledger {
         self.with(|v| v.retain(|e| e.id != id));
     }
 
+    /// Notes the task creating a pending entry.
+    pub(crate) fn set_task(&self, id: &str, task_uuid: &str) {
+        self.with(|v| {
+            if let Some(p) = v
+                .iter_mut()
+                .find(|e| e.id == id)
+                .and_then(|e| e.pending.as_mut())
+            {
+                p.task_uuid = Some(task_uuid.to_string());
+            }
+        });
+    }
+
+    /// A pending entry's output was found: from now on it is known by Prism's UUID.
+    pub(crate) fn identify(&self, id: &str, uuid: &str) {
+        self.with(|v| {
+            if let Some(e) = v.iter_mut().find(|e| e.id == id) {
+                e.id = uuid.to_string();
+                e.pending = None;
+                e.stage = Stage::Ready;
+            }
+        });
+    }
+
     /// The CD image is no longer a CD-ROM of the VM.
     pub(crate) fn detach(&self, id: &str) {
         self.with(|v| {
@@ -279,7 +324,12 @@ impl Ledger {
                     report.kept.push((entry.clone(), reason));
                 }
                 Disposition::Delete => {
-                    if entry.stage == Stage::Requested {
+                    if entry.pending.is_some() {
+                        out.message(format!(
+                            "Deleting {entry} once Prism has finished making it..."
+                        ))
+                        .await;
+                    } else if entry.stage == Stage::Requested {
                         out.message(format!("Making sure {entry} does not exist..."))
                             .await;
                     } else {
@@ -323,11 +373,16 @@ impl Remover for PrismRemover {
     async fn remove(&self, entry: &Entry) -> Result<(), String> {
         // A fresh token: cleanup runs after a cancel too, and must not be cancelled by it.
         let wait = prism::Wait::new(self.timeout);
+        if let Some(pending) = &entry.pending {
+            return self.remove_pending(entry, pending, &wait).await;
+        }
         let result = match entry.kind {
             Kind::Vm => self.client.delete_vm(&entry.id, &wait).await,
             Kind::SourceImage | Kind::CdImage | Kind::OutputImage => {
                 self.client.delete_image(&entry.id, &wait).await
             }
+            Kind::Template => self.client.delete_template(&entry.id, &wait).await,
+            Kind::Ova => self.client.delete_ova(&entry.id, &wait).await,
             Kind::LocalFile => {
                 return match tokio::fs::remove_file(&entry.id).await {
                     Ok(()) => Ok(()),
@@ -337,6 +392,68 @@ impl Remover for PrismRemover {
             }
         };
         result.map_err(|e| e.to_string())
+    }
+}
+
+impl PrismRemover {
+    /// An output whose UUID the build never learnt: let its task end (so nothing appears after
+    /// cleanup), then delete whatever it made, found by name and, for OVAs, by source VM.
+    async fn remove_pending(
+        &self,
+        entry: &Entry,
+        pending: &Pending,
+        wait: &prism::Wait,
+    ) -> Result<(), String> {
+        if let Some(task) = &pending.task_uuid {
+            let purpose = format!("creating {} '{}'", kind_word(entry.kind), entry.name);
+            match self.client.wait_task_with(task, &purpose, wait).await {
+                Ok(_) | Err(prism::PrismError::TaskFailed { .. }) => {}
+                Err(e) => return Err(format!("its creation task {task} did not end: {e}")),
+            }
+        }
+        let made: Vec<String> = match entry.kind {
+            Kind::Template => self
+                .client
+                .templates_named(&entry.name)
+                .await
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|t| t.ext_id)
+                .filter(|id| !pending.known_before.contains(id))
+                .collect(),
+            Kind::Ova => self
+                .client
+                .ovas_named(&entry.name)
+                .await
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .filter(|o| o.parent_vm_uuid.as_deref() == Some(pending.vm_uuid.as_str()))
+                .map(|o| o.uuid)
+                .filter(|id| !pending.known_before.contains(id))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for id in made {
+            let result = match entry.kind {
+                Kind::Template => self.client.delete_template(&id, wait).await,
+                _ => self.client.delete_ova(&id, wait).await,
+            };
+            result.map_err(|e| format!("{id}: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// How messages name an entry kind.
+fn kind_word(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Vm => "VM",
+        Kind::SourceImage => "source image",
+        Kind::CdImage => "CD image",
+        Kind::OutputImage => "image",
+        Kind::LocalFile => "file",
+        Kind::Template => "VM template",
+        Kind::Ova => "OVA",
     }
 }
 
@@ -356,6 +473,7 @@ mod tests {
             stage,
             delete_after,
             attached,
+            pending: None,
         }
     }
 
@@ -459,6 +577,55 @@ mod tests {
             assert_eq!(decide(&image, outcome, CLEANUP, false), Delete);
             assert_eq!(decide(&file, outcome, CLEANUP, false), Delete);
         }
+    }
+
+    #[test]
+    fn templates_and_ovas_are_outputs_like_images() {
+        let abort = Policy {
+            keep_on_error: true,
+            ..CLEANUP
+        };
+        for kind in [Kind::Template, Kind::Ova] {
+            let e = entry(kind, Stage::Ready, false, false);
+            assert_eq!(
+                decide(&e, Succeeded, CLEANUP, false),
+                Keep(KeepReason::Output)
+            );
+            for outcome in [Failed, Cancelled] {
+                assert_eq!(decide(&e, outcome, CLEANUP, false), Delete, "{kind:?}");
+                assert_eq!(decide(&e, outcome, abort, false), Keep(KeepReason::OnError));
+            }
+        }
+    }
+
+    #[test]
+    fn a_pending_output_is_renamed_once_prism_names_it() {
+        let ledger = Ledger::default();
+        let mut e = Entry::requested(Kind::Template, "pending-1", "golden");
+        e.pending = Some(Pending {
+            vm_uuid: "vm".into(),
+            ..Pending::default()
+        });
+        ledger.record(e);
+        assert_eq!(
+            ledger.entries()[0].to_string(),
+            "VM template 'golden' (being created)"
+        );
+        ledger.set_task("pending-1", "task-1");
+        assert_eq!(
+            ledger.entries()[0]
+                .pending
+                .as_ref()
+                .and_then(|p| p.task_uuid.as_deref()),
+            Some("task-1")
+        );
+        ledger.identify("pending-1", "ext-9");
+        let e = &ledger.entries()[0];
+        assert_eq!(
+            (e.id.as_str(), e.stage, e.pending.is_none()),
+            ("ext-9", Stage::Ready, true)
+        );
+        assert_eq!(e.to_string(), "VM template 'golden' (ext-9)");
     }
 
     /// Records deletions; fails the ids it is told to.

@@ -3,7 +3,7 @@
 //! ```text
 //! check template → resolve references → source images → [CD] → create VM → [wait for IP]
 //!   → connect → provision → shut down → [remove CD-ROMs] → [images → [export]]
-//!   → cleanup ledger (success, failure and cancel alike) → artifact
+//!   → [VM template] → [OVA → [OVA export]] → cleanup ledger (success, failure and cancel alike) → artifact
 //! ```
 //!
 //! Layout: [`steps`] (one module per step, run by [`execute`]), [`ledger`] (what was created
@@ -202,17 +202,28 @@ pub(crate) async fn execute(
     let Some(cluster) = b.st.cluster.clone() else {
         return Ok(None);
     };
+    let template = b.st.template.clone().filter(|t| !deleted(&t.uuid));
+    let ova =
+        b.st.ova
+            .as_ref()
+            .filter(|a| !deleted(&a.uuid))
+            .map(|a| state::Named {
+                uuid: a.uuid.clone(),
+                name: a.name.clone(),
+            });
     let artifact = NutanixArtifact {
         images,
         files,
         vm,
+        template,
+        ova,
         cluster,
         generated,
         client: b.prism.clone(),
     };
     if artifact.is_empty() {
         b.out
-            .say("The build produced no image, file or VM (image_skip = true): no artifact")
+            .say("The build produced no image, template, OVA, file or VM (image_skip = true): no artifact")
             .await;
         return Ok(None);
     }

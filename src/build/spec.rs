@@ -33,6 +33,11 @@ pub(crate) fn export_path(output_directory: &str, image: &str) -> PathBuf {
     Path::new(output_directory).join(format!("{image}.img"))
 }
 
+/// Where `ova { export = true }` writes the OVA.
+pub(crate) fn ova_path(output_directory: &str, ova: &str) -> PathBuf {
+    Path::new(output_directory).join(format!("{ova}.ova"))
+}
+
 /// How many data disks (DISK and DISK_IMAGE) the VM will have: one output image each.
 pub(crate) fn data_disk_count(cfg: &Config) -> usize {
     cfg.vm

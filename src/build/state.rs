@@ -87,6 +87,10 @@ pub(crate) struct BuildState {
     pub(crate) images: Vec<OutputImage>,
     /// Exported files.
     pub(crate) files: Vec<ExportedFile>,
+    /// The VM template (ext id, name).
+    pub(crate) template: Option<Named>,
+    /// The OVA stored on Prism Central.
+    pub(crate) ova: Option<prism::Ova>,
 }
 
 impl BuildState {

@@ -12,7 +12,8 @@
 //!  "count": 2}
 //! ```
 //!
-//! * `match.method`: HTTP method (any when absent); `match.path`: path prefix;
+//! * `match.method`: HTTP method (any when absent); `match.path`: path prefix (v3 and v4 paths
+//!   alike; `status` and `rate_limit` answers on `/api/vmm/...` paths use the v4 error body);
 //!   `match.path_regex`: regular expression searched in the path. Absent fields match anything.
 //!   Query strings are not part of the path. `/_sim/...` requests are never faulted.
 //! * `action.type`:
@@ -27,13 +28,16 @@
 //!   * `task_hang`: the task the request creates stays RUNNING forever.
 //!
 //!   Task actions only match requests that create a task (POST /vms, POST /images, PUT and
-//!   DELETE of /vms/{uuid} and /images/{uuid}); other requests pass them by. A task that
+//!   DELETE of /vms/{uuid} and /images/{uuid}, POST /vms/{uuid}/export, DELETE /ovas/{uuid},
+//!   and the v4 POST /api/vmm/v4.x/content/templates and DELETE .../templates/{extId}); other
+//!   requests pass them by. A task that
 //!   `task_fail` or `task_status` shapes runs its normal course (QUEUED, then RUNNING) and ends
 //!   when it would have succeeded, in the chosen status: `percentage_complete` 100,
 //!   `completion_time` set, `error_detail` and the final `progress_message` both the message,
 //!   `error_code` the text before its first colon when that is an upper-case reason
 //!   (`RESOURCE_SHORTAGE: ...`), else `INTERNAL_ERROR`. Its effect is not applied: a created or
-//!   updated entity is left in state ERROR quoting the message, a deleted one stays as it was.
+//!   updated entity is left in state ERROR quoting the message, a deleted one stays as it was;
+//!   a failed export or template creation leaves no OVA or template at all.
 //!   Without `message`, `task_fail` says `INTERNAL_ERROR: task failed by an injected fault`, and
 //!   `task_status` a sentence naming the status (for `INVALID_UUID` it starts `INVALID_UUID:`).
 //! * `count`: how many requests the rule applies to; `0` means forever. Default 1.

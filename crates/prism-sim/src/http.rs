@@ -1,6 +1,7 @@
 //! The axum side: authentication, fault injection and request recording in front of the v3
-//! API, the JSON endpoints (which hand parsed bodies to the pure [`crate::model::Store`]),
-//! streamed image upload and download, and the unauthenticated `/_sim/` control API.
+//! API and the v4 template calls, the JSON endpoints (which hand parsed bodies to the pure
+//! [`crate::model::Store`]), streamed image upload and image/OVA download, and the
+//! unauthenticated `/_sim/` control API.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -26,10 +27,10 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::faults::{Fault, FaultAction, FaultSet};
 use crate::inventory::Inventory;
-use crate::model::UploadDone;
+use crate::model::{OvaDownload, UploadDone, V4Request};
 use crate::model::{Store, StoreConfig, TaskEnd, TaskFault};
 use crate::prism_error::ApiError;
-use crate::routes::{Route, API_PREFIX};
+use crate::routes::{is_v4_path, Route, API_PREFIX, V4_GENERIC_RESPONSE};
 use crate::transfer::{chunk_len, generated, parse_range, seed_for, RangeReq};
 
 /// Lets a handler close its own connection without answering (the `drop` fault).
@@ -181,7 +182,19 @@ async fn front(State(sh): State<Arc<Shared>>, mut req: Request, next: Next) -> R
     }
     let method = req.method().as_str().to_string();
     let started = Instant::now();
-    let creates_task = Route::parse(&method, &path).is_ok_and(|r| r.creates_task());
+    let parsed = Route::parse(&method, &path).ok();
+    let creates_task = parsed.as_ref().is_some_and(Route::creates_task);
+    // Injected errors on v4 paths answer in the v4 shape, like the handlers would.
+    let v4_response = is_v4_path(&path).then(|| {
+        parsed
+            .as_ref()
+            .and_then(Route::v4_response)
+            .unwrap_or(V4_GENERIC_RESPONSE)
+    });
+    let shaped = |e: ApiError| match v4_response {
+        Some(r) => e.in_v4(r),
+        None => e,
+    };
     let actions = lock(&sh.faults).take(&method, &path, creates_task);
     let mut early: Option<Response> = None;
     for action in actions {
@@ -202,7 +215,9 @@ async fn front(State(sh): State<Arc<Shared>>, mut req: Request, next: Next) -> R
                 });
                 let message = message
                     .unwrap_or_else(|| format!("fault injected by the simulator: HTTP {status}"));
-                early = Some(error_response(&ApiError::new(status, &reason, message)));
+                early = Some(error_response(&shaped(ApiError::new(
+                    status, &reason, message,
+                ))));
             }
             FaultAction::RateLimit { retry_after_secs } => {
                 let mut e = ApiError::new(
@@ -211,7 +226,7 @@ async fn front(State(sh): State<Arc<Shared>>, mut req: Request, next: Next) -> R
                     "Too many requests, please retry later.",
                 );
                 e.retry_after = Some(retry_after_secs);
-                early = Some(error_response(&e));
+                early = Some(error_response(&shaped(e)));
             }
             FaultAction::Drop => {
                 sh.record(RequestRecord {
@@ -298,15 +313,17 @@ fn authorized(sh: &Shared, headers: &HeaderMap) -> bool {
     }
 }
 
-/// Every `/api/nutanix/v3` request (and the 404 for anything else).
+/// Every `/api/nutanix/v3` and `/api/vmm/v4.x` request (and the 404 for anything else).
 async fn api(State(sh): State<Arc<Shared>>, req: Request) -> Response {
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
-    if !(path == API_PREFIX || path.starts_with(&format!("{API_PREFIX}/"))) {
+    let v4 = is_v4_path(&path);
+    if !(v4 || path == API_PREFIX || path.starts_with(&format!("{API_PREFIX}/"))) {
         return error_response(&ApiError::no_such_path(&method, &path));
     }
     if !authorized(&sh, req.headers()) {
-        return error_response(&ApiError::unauthorized());
+        let e = ApiError::unauthorized();
+        return error_response(&if v4 { e.in_v4(V4_GENERIC_RESPONSE) } else { e });
     }
     let route = match Route::parse(&method, &path) {
         Ok(r) => r,
@@ -316,6 +333,8 @@ async fn api(State(sh): State<Arc<Shared>>, req: Request) -> Response {
     let resp = match route {
         Route::Upload(uuid) => upload(&sh, &uuid, req).await,
         Route::Download(uuid) => download(&sh, &uuid, req.headers()).await,
+        Route::OvaDownload(uuid) => download_ova(&sh, &uuid, req.headers()).await,
+        route if route.v4_response().is_some() => v4_call(&sh, route, req, fault).await,
         route => {
             let body = if route.has_json_body() {
                 match read_json(req, sh.max_body, route.kind_name()).await {
@@ -335,6 +354,49 @@ async fn api(State(sh): State<Arc<Shared>>, req: Request) -> Response {
     };
     sh.remove_dropped_files().await;
     resp
+}
+
+/// A v4 template call: headers and query for the model, errors and `ETag` in v4 form.
+async fn v4_call(
+    sh: &Arc<Shared>,
+    route: Route,
+    req: Request,
+    fault: Option<TaskFault>,
+) -> Response {
+    let response = route.v4_response().unwrap_or(V4_GENERIC_RESPONSE);
+    let v4req = {
+        let headers = req.headers();
+        let text = |name: &str| {
+            headers
+                .get(name)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        };
+        V4Request {
+            query: req.uri().query().map(str::to_string),
+            request_id: text("ntnx-request-id"),
+            if_match: text("if-match"),
+        }
+    };
+    let body = if route.has_json_body() {
+        match read_json(req, sh.max_body, route.kind_name()).await {
+            Ok(v) => v,
+            Err(e) => return error_response(&e.in_v4(response)),
+        }
+    } else {
+        None
+    };
+    let now = sh.now();
+    let result = lock(&sh.store).handle_v4(now, &route, &v4req, body.as_ref(), fault.as_ref());
+    match result {
+        Ok(reply) => {
+            let mut r = json_response(reply.status, &reply.body);
+            if let Some(v) = reply.etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
+                r.headers_mut().insert(header::ETAG, v);
+            }
+            r
+        }
+        Err(e) => error_response(&e.in_v4(response)),
+    }
 }
 
 /// Reads a JSON body within the size limit; an empty body is None.
@@ -487,71 +549,88 @@ async fn upload(sh: &Arc<Shared>, uuid: &str, req: Request) -> Response {
     }
 }
 
+/// How a ranged download produces its bytes.
+enum Source {
+    /// An uploaded image kept on disk.
+    File(PathBuf),
+    /// Generated image content with this seed.
+    Generated(u64),
+    /// An OVA archive.
+    Ova(OvaDownload),
+}
+
 async fn download(sh: &Arc<Shared>, uuid: &str, headers: &HeaderMap) -> Response {
     let info = match lock(&sh.store).download_info(sh.now(), uuid) {
         Ok(i) => i,
         Err(e) => return error_response(&e),
     };
+    let source = match info.stored {
+        Some(path) => Source::File(path),
+        None => Source::Generated(seed_for(uuid)),
+    };
+    serve_ranged(headers, "image", uuid, info.size, &info.name, source).await
+}
+
+async fn download_ova(sh: &Arc<Shared>, uuid: &str, headers: &HeaderMap) -> Response {
+    let ova = match lock(&sh.store).ova_download(sh.now(), uuid) {
+        Ok(o) => o,
+        Err(e) => return error_response(&e),
+    };
+    let (size, name) = (ova.size(), format!("{}.ova", ova.name));
+    serve_ranged(headers, "ova", uuid, size, &name, Source::Ova(ova)).await
+}
+
+/// A 200 or 206 streamed answer for `size` bytes with `Range` support (416 outside the body).
+async fn serve_ranged(
+    headers: &HeaderMap,
+    kind: &str,
+    uuid: &str,
+    size: u64,
+    file_name: &str,
+    source: Source,
+) -> Response {
     let range = parse_range(
         headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
-        info.size,
+        size,
     );
     let (start, len, status) = match range {
-        RangeReq::Full => (0, info.size, StatusCode::OK),
+        RangeReq::Full => (0, size, StatusCode::OK),
         RangeReq::Partial { start, end } => (start, end - start + 1, StatusCode::PARTIAL_CONTENT),
         RangeReq::Unsatisfiable => {
             let mut r = error_response(
                 &ApiError::new(
                     416,
                     "INVALID_REQUEST",
-                    format!(
-                        "range not satisfiable for image {uuid} of {} bytes",
-                        info.size
-                    ),
+                    format!("range not satisfiable for {kind} {uuid} of {size} bytes"),
                 )
-                .with_kind("image"),
+                .with_kind(kind),
             );
-            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{}", info.size)) {
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
                 r.headers_mut().insert(header::CONTENT_RANGE, v);
             }
             return r;
         }
     };
-    let body = match &info.stored {
-        Some(path) => {
-            let mut f = match tokio::fs::File::open(path).await {
-                Ok(f) => f,
-                Err(e) => {
-                    return error_response(&ApiError::new(
-                        500,
-                        "INTERNAL_ERROR",
-                        format!("stored data of image {uuid} is unreadable: {e}"),
-                    ))
-                }
-            };
-            if let Err(e) = f.seek(std::io::SeekFrom::Start(start)).await {
-                return error_response(&ApiError::new(
+    let body = match source {
+        Source::File(path) => {
+            let unreadable = |e: std::io::Error| {
+                error_response(&ApiError::new(
                     500,
                     "INTERNAL_ERROR",
-                    format!("stored data of image {uuid} is unreadable: {e}"),
-                ));
+                    format!("stored data of {kind} {uuid} is unreadable: {e}"),
+                ))
+            };
+            let mut f = match tokio::fs::File::open(&path).await {
+                Ok(f) => f,
+                Err(e) => return unreadable(e),
+            };
+            if let Err(e) = f.seek(std::io::SeekFrom::Start(start)).await {
+                return unreadable(e);
             }
             Body::from_stream(tokio_util::io::ReaderStream::new(f.take(len)))
         }
-        None => {
-            let seed = seed_for(uuid);
-            let stream = futures::stream::unfold((start, len), move |(pos, left)| async move {
-                if left == 0 {
-                    return None;
-                }
-                let n = chunk_len(left);
-                Some((
-                    Ok::<_, std::io::Error>(generated(seed, pos, n)),
-                    (pos + n as u64, left - n as u64),
-                ))
-            });
-            Body::from_stream(stream)
-        }
+        Source::Generated(seed) => chunked(start, len, move |pos, n| generated(seed, pos, n)),
+        Source::Ova(ova) => chunked(start, len, move |pos, n| ova.read(pos, n)),
     };
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
@@ -564,8 +643,7 @@ async fn download(sh: &Arc<Shared>, uuid: &str, headers: &HeaderMap) -> Response
     if let Ok(v) = HeaderValue::from_str(&len.to_string()) {
         h.insert(header::CONTENT_LENGTH, v);
     }
-    let safe_name: String = info
-        .name
+    let safe_name: String = file_name
         .chars()
         .filter(|c| !c.is_control() && *c != '"')
         .collect();
@@ -573,13 +651,38 @@ async fn download(sh: &Arc<Shared>, uuid: &str, headers: &HeaderMap) -> Response
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     if status == StatusCode::PARTIAL_CONTENT {
-        if let Ok(v) =
-            HeaderValue::from_str(&format!("bytes {start}-{}/{}", start + len - 1, info.size))
-        {
+        if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{}/{size}", start + len - 1)) {
             h.insert(header::CONTENT_RANGE, v);
         }
     }
     resp
+}
+
+/// Streams `len` bytes from `start`, produced block by block by `read(pos, n)`.
+fn chunked<F>(start: u64, len: u64, read: F) -> Body
+where
+    F: Fn(u64, usize) -> bytes::Bytes + Send + Sync + 'static,
+{
+    let read = Arc::new(read);
+    let stream = futures::stream::unfold((start, len), move |(pos, left)| {
+        let read = read.clone();
+        async move {
+            if left == 0 {
+                return None;
+            }
+            let n = chunk_len(left);
+            let chunk = read(pos, n);
+            if chunk.is_empty() {
+                return None;
+            }
+            let got = chunk.len() as u64;
+            Some((
+                Ok::<_, std::io::Error>(chunk),
+                (pos + got, left.saturating_sub(got)),
+            ))
+        }
+    });
+    Body::from_stream(stream)
 }
 
 // ---- /_sim control API ----------------------------------------------------------------------

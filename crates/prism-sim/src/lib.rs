@@ -5,9 +5,10 @@
 //! asynchronous tasks, optimistic concurrency, Prism's error bodies.
 //!
 //! # Layout
-//! * [`model`]: the pure state model (inventory entities, VMs, images, tasks) driven by an
-//!   explicit "now" from a [`Clock`]; no I/O. [`routes`] maps requests to operations,
-//!   [`fiql`] and `listing` implement `*/list` filters and pages, [`prism_error`] the bodies.
+//! * [`model`]: the pure state model (inventory entities, VMs, images, tasks, OVAs, templates)
+//!   driven by an explicit "now" from a [`Clock`]; no I/O. [`routes`] maps requests to
+//!   operations, [`fiql`] and `listing` implement `*/list` filters and pages, [`odata`] the v4
+//!   list options, [`prism_error`] the bodies; `ustar` and `ovf` build OVA files.
 //! * `http` (axum handlers, auth, fault injection, request log, streamed transfers) and
 //!   [`server`] (accept loop, TLS, graceful shutdown) are the thin async drivers.
 //! * [`inventory`] (what exists at start, HCL or JSON), [`faults`] (what goes wrong),
@@ -17,9 +18,19 @@
 //! `POST /{clusters,subnets,images,vms,projects,hosts,tasks}/list`, `GET /{kind}s/{uuid}`,
 //! `POST /vms`, `PUT|DELETE /vms/{uuid}`, `POST /images`, `PUT|DELETE /images/{uuid}`,
 //! `PUT|GET /images/{uuid}/file`, `GET /categories/{key}`, `GET /categories/{key}/{value}`,
-//! `POST /categories/list`, `POST /categories/{key}/list`. Anything else is a 404 with a Prism
-//! body; a non-UUID where a UUID belongs is 400 `INVALID_UUID` (as `GET /vms/list` is on a real
-//! PC). Authentication: HTTP basic, or `X-ntnx-api-key` when [`SimConfig::api_key`] is set.
+//! `POST /categories/list`, `POST /categories/{key}/list`, and for OVAs
+//! `POST /vms/{uuid}/export`, `POST /ovas/list`, `GET|DELETE /ovas/{uuid}`, `GET /ovas/{uuid}/file`.
+//! Anything else is a 404 with a Prism body; a non-UUID where a UUID belongs is 400
+//! `INVALID_UUID` (as `GET /vms/list` is on a real PC). Authentication: HTTP basic, or
+//! `X-ntnx-api-key` when [`SimConfig::api_key`] is set.
+//!
+//! # v4 VM templates under `/api/vmm/v4.{0,1,2}/content/templates`
+//! The raw v4 calls the Go plugin v1.2.1 makes: `POST` (needs `NTNX-Request-Id`; answers a
+//! `prism.v4.config.TaskReference` whose extId `ZXJnb24=:<uuid>` names a task served by v3
+//! `GET /tasks/{uuid}`), `GET` with `$filter=templateName eq '...'`, `$page`, `$limit`,
+//! `GET /{extId}` (with an `ETag`), `DELETE /{extId}` (needs `NTNX-Request-Id`; `If-Match`
+//! optional, 412 when it does not match). Same authentication as v3; errors in the v4 shape
+//! ([`prism_error`]).
 //!
 //! # Behaviour
 //! * Creates, updates and deletes answer 202 with `status.execution_context.task_uuid`; the task
@@ -44,9 +55,16 @@
 //!   [`SimConfig::refuse_deleting_images_in_use`] makes its task fail. Duplicate names are
 //!   allowed. References to unknown clusters, subnets, images, projects, categories or GPUs are
 //!   422 naming the entity; malformed JSON is 400; schema violations are 422 with `details`.
+//! * An export runs after the VM's earlier tasks; when its task succeeds an OVA exists whose
+//!   file is a ustar archive: an OVF 1.0 descriptor, then one generated stand-in per data disk
+//!   (`min(size, 8 MiB)` bytes; CD-ROMs left out), with its SHA-256 in `info.checksum`. A
+//!   template copies its VM when its task succeeds and does not depend on it afterwards. A
+//!   VM gone by then fails the task, and failed exports and templates leave nothing behind
+//!   (see [`model`] for the choices marked GUESS where the real API is unknown).
 //!
 //! # Control API (no auth, never faulted, not logged)
-//! `GET /_sim/state`, `GET /_sim/requests`, `GET|POST|DELETE /_sim/faults`, `POST /_sim/reset`.
+//! `GET /_sim/state` (VMs, images, tasks, OVAs and templates, those still being created
+//! included), `GET /_sim/requests`, `GET|POST|DELETE /_sim/faults`, `POST /_sim/reset`.
 //! `POST /_sim/faults` takes one fault or an array in the [`faults`] format (HTTP status,
 //! rate limit, latency, dropped connection, task ending FAILED, ABORTED, CANCELLED or
 //! INVALID_UUID, hung task) and answers `{"added": [ids]}`, or 400 `{"error": ...}` naming
@@ -63,11 +81,14 @@ pub(crate) mod http;
 pub mod inventory;
 pub(crate) mod listing;
 pub mod model;
+pub mod odata;
+pub(crate) mod ovf;
 pub mod prism_error;
 pub mod routes;
 pub mod server;
 pub(crate) mod tls;
 pub(crate) mod transfer;
+pub(crate) mod ustar;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{SimArgs, SimConfig};

@@ -9,6 +9,9 @@
 //! The reasons for missing entities (`ENTITY_NOT_FOUND`) and schema errors (422 `INVALID_REQUEST`,
 //! "Request could not be processed.") follow Prism's conventions; their exact message texts are
 //! our own wording and name the entity at fault.
+//!
+//! Errors of v4 calls use the v4 envelope instead (`$objectType` of the operation's
+//! ApiResponse, `data` an ErrorResponse with one AppMessage), see [`ApiError::v4`].
 
 use serde_json::{json, Value};
 
@@ -30,6 +33,9 @@ pub struct ApiError {
     pub details: Option<Box<Value>>,
     /// `Retry-After` seconds for 429/503 answers.
     pub retry_after: Option<u64>,
+    /// Set for errors of v4 calls: the `$objectType` of the operation's ApiResponse
+    /// (`vmm.v4.content.CreateTemplateApiResponse`...); the body is then a v4 error envelope.
+    pub v4_response: Option<&'static str>,
 }
 
 impl ApiError {
@@ -42,7 +48,29 @@ impl ApiError {
             message: message.into(),
             details: None,
             retry_after: None,
+            v4_response: None,
         }
+    }
+
+    /// A v4 error: `group` becomes the AppMessage `errorGroup`, `response` the envelope's
+    /// `$objectType`.
+    pub fn v4(
+        status: u16,
+        group: &str,
+        message: impl Into<String>,
+        response: &'static str,
+    ) -> Self {
+        Self::new(status, group, message).in_v4(response)
+    }
+
+    /// The same error answered in the v4 shape (for failures found before the v4 handler
+    /// runs: authentication, malformed JSON, injected faults). An error already in v4 shape
+    /// keeps its envelope type.
+    pub fn in_v4(mut self, response: &'static str) -> Self {
+        if self.v4_response.is_none() {
+            self.v4_response = Some(response);
+        }
+        self
     }
 
     /// Sets the entity kind shown in the body.
@@ -154,6 +182,9 @@ impl ApiError {
 
     /// The JSON body Prism would send.
     pub fn body(&self) -> Value {
+        if let Some(response) = self.v4_response {
+            return self.v4_body(response);
+        }
         let mut msg = serde_json::Map::new();
         msg.insert("message".into(), Value::String(self.message.clone()));
         msg.insert("reason".into(), Value::String(self.reason.clone()));
@@ -174,6 +205,57 @@ impl ApiError {
         Value::Object(body)
     }
 }
+
+impl ApiError {
+    /// The v4 error envelope: `data` is an ErrorResponse holding one AppMessage.
+    /// GUESS: the code `VMM-30100` is used for every error, and `errorGroup` carries the v3-style
+    /// reason (`INVALID_REQUEST`, `ENTITY_NOT_FOUND`...); real codes and groups vary per error.
+    fn v4_body(&self, response: &str) -> Value {
+        let mut message = self.message.clone();
+        if let Some(d) = self.details.as_deref() {
+            if let Some(map) = d.as_object() {
+                for (field, problems) in map {
+                    let text = match problems {
+                        Value::Array(list) => list
+                            .iter()
+                            .map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_string))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                        other => other
+                            .as_str()
+                            .map_or_else(|| other.to_string(), str::to_string),
+                    };
+                    message.push_str(&format!(" {field}: {text}."));
+                }
+            } else if let Some(text) = d.as_str() {
+                message.push_str(&format!(" {text}"));
+            }
+        }
+        json!({
+            "$objectType": response,
+            "data": {
+                "$objectType": "vmm.v4.error.ErrorResponse",
+                "error": [{
+                    "$objectType": "vmm.v4.error.AppMessage",
+                    "code": V4_ERROR_CODE,
+                    "message": message,
+                    "severity": "ERROR",
+                    "errorGroup": self.reason,
+                }],
+            },
+            "metadata": {
+                "$objectType": "common.v1.response.ApiResponseMetadata",
+                "flags": [
+                    {"name": "hasError", "value": true},
+                    {"name": "isPaginated", "value": false},
+                ],
+            },
+        })
+    }
+}
+
+/// The AppMessage `code` of every v4 error the simulator sends.
+pub const V4_ERROR_CODE: &str = "VMM-30100";
 
 /// "vm" → "VM", "image" → "Image": how Prism capitalises kinds in messages.
 fn kind_title(kind: &str) -> String {
@@ -230,6 +312,43 @@ mod tests {
             b["message_list"][0]["details"]["spec_version"],
             "given 1, current 3"
         );
+    }
+
+    #[test]
+    fn v4_errors_use_the_v4_envelope() {
+        let b = ApiError::v4(
+            404,
+            "ENTITY_NOT_FOUND",
+            "Template t does not exist.",
+            "vmm.v4.content.GetTemplateApiResponse",
+        )
+        .body();
+        assert_eq!(b["$objectType"], "vmm.v4.content.GetTemplateApiResponse");
+        assert_eq!(b["data"]["$objectType"], "vmm.v4.error.ErrorResponse");
+        let m = &b["data"]["error"][0];
+        assert_eq!(m["$objectType"], "vmm.v4.error.AppMessage");
+        assert_eq!(m["code"], "VMM-30100");
+        assert_eq!(m["message"], "Template t does not exist.");
+        assert_eq!(m["severity"], "ERROR");
+        assert_eq!(m["errorGroup"], "ENTITY_NOT_FOUND");
+        assert_eq!(
+            b["metadata"]["flags"][0],
+            json!({"name": "hasError", "value": true})
+        );
+        assert!(b.get("api_version").is_none());
+        // A v3 error moved to v4 keeps its reason and folds its details into the message.
+        let b = ApiError::schema("vm", "spec.name", "'name' is a required property")
+            .in_v4("X")
+            .body();
+        assert_eq!(b["data"]["error"][0]["errorGroup"], "INVALID_REQUEST");
+        let msg = b["data"]["error"][0]["message"].as_str().unwrap();
+        assert!(
+            msg.contains("spec.name: 'name' is a required property"),
+            "{msg}"
+        );
+        // The first envelope type wins.
+        let e = ApiError::v4(400, "G", "m", "A").in_v4("B");
+        assert_eq!(e.body()["$objectType"], "A");
     }
 
     #[test]

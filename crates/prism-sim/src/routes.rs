@@ -1,6 +1,8 @@
-//! Maps a method and a path under `/api/nutanix/v3` to the operation it names, with Prism's
-//! answers for near misses: a non-UUID where a UUID belongs is 400 `INVALID_UUID` (so
-//! `GET /vms/list` fails the way it does on a real Prism Central), anything else unknown is 404.
+//! Maps a method and a path under `/api/nutanix/v3` (or the v4 VM-template paths under
+//! `/api/vmm/v4.{0,1,2}/content/templates`) to the operation it names, with Prism's answers for
+//! near misses: a non-UUID where a UUID belongs is 400 `INVALID_UUID` (so `GET /vms/list` fails
+//! the way it does on a real Prism Central), anything else unknown is 404. Errors on v4 paths
+//! are in the v4 shape.
 
 use percent_encoding::percent_decode_str;
 
@@ -9,6 +11,20 @@ use crate::prism_error::ApiError;
 
 /// The v3 API prefix the simulator serves.
 pub const API_PREFIX: &str = "/api/nutanix/v3";
+
+/// The prefix of the v4 VMM namespace (followed by a version such as `v4.0`).
+pub const V4_VMM_PREFIX: &str = "/api/vmm/";
+
+/// v4 versions accepted in the version slot of v4 paths (what the Go plugins call).
+pub const V4_VERSIONS: &[&str] = &["v4.0", "v4.1", "v4.2"];
+
+/// Envelope type of v4 errors that belong to no known operation (unknown v4 paths). GUESS.
+pub const V4_GENERIC_RESPONSE: &str = "vmm.v4.error.ErrorResponse";
+
+/// Whether a path belongs to the v4 VMM namespace (so its errors take the v4 shape).
+pub fn is_v4_path(path: &str) -> bool {
+    path.starts_with(V4_VMM_PREFIX)
+}
 
 /// Entity kinds with list and get endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +43,8 @@ pub enum Kind {
     Host,
     /// `tasks`
     Task,
+    /// `ovas`
+    Ova,
 }
 
 impl Kind {
@@ -40,6 +58,7 @@ impl Kind {
             Kind::Project => "project",
             Kind::Host => "host",
             Kind::Task => "task",
+            Kind::Ova => "ova",
         }
     }
 
@@ -52,6 +71,7 @@ impl Kind {
             "projects" => Kind::Project,
             "hosts" => Kind::Host,
             "tasks" => Kind::Task,
+            "ovas" => Kind::Ova,
             _ => return None,
         })
     }
@@ -68,12 +88,24 @@ pub enum Route {
     Create(Kind),
     /// `PUT /vms/{uuid}`, `PUT /images/{uuid}`
     Update(Kind, String),
-    /// `DELETE /vms/{uuid}`, `DELETE /images/{uuid}`
+    /// `DELETE /vms/{uuid}`, `DELETE /images/{uuid}`, `DELETE /ovas/{uuid}`
     Delete(Kind, String),
     /// `PUT /images/{uuid}/file`
     Upload(String),
     /// `GET /images/{uuid}/file`
     Download(String),
+    /// `POST /vms/{uuid}/export` (creates an OVA)
+    ExportVm(String),
+    /// `GET /ovas/{uuid}/file`
+    OvaDownload(String),
+    /// v4 `POST /api/vmm/v4.x/content/templates`
+    TemplateCreate,
+    /// v4 `GET /api/vmm/v4.x/content/templates`
+    TemplateList,
+    /// v4 `GET /api/vmm/v4.x/content/templates/{extId}`
+    TemplateGet(String),
+    /// v4 `DELETE /api/vmm/v4.x/content/templates/{extId}`
+    TemplateDelete(String),
     /// `POST /categories/list`
     CategoryKeys,
     /// `GET /categories/{key}`
@@ -89,7 +121,12 @@ impl Route {
     pub fn creates_task(&self) -> bool {
         matches!(
             self,
-            Route::Create(_) | Route::Update(..) | Route::Delete(..)
+            Route::Create(_)
+                | Route::Update(..)
+                | Route::Delete(..)
+                | Route::ExportVm(_)
+                | Route::TemplateCreate
+                | Route::TemplateDelete(_)
         )
     }
 
@@ -102,7 +139,20 @@ impl Route {
                 | Route::Update(..)
                 | Route::CategoryKeys
                 | Route::CategoryValues(_)
+                | Route::ExportVm(_)
+                | Route::TemplateCreate
         )
+    }
+
+    /// For v4 operations, the `$objectType` of their ApiResponse envelope (errors use it too).
+    pub fn v4_response(&self) -> Option<&'static str> {
+        Some(match self {
+            Route::TemplateCreate => "vmm.v4.content.CreateTemplateApiResponse",
+            Route::TemplateList => "vmm.v4.content.ListTemplatesApiResponse",
+            Route::TemplateGet(_) => "vmm.v4.content.GetTemplateApiResponse",
+            Route::TemplateDelete(_) => "vmm.v4.content.DeleteTemplateApiResponse",
+            _ => return None,
+        })
     }
 
     /// Entity kind for error bodies.
@@ -114,12 +164,21 @@ impl Route {
             | Route::Update(k, _)
             | Route::Delete(k, _) => Some(k.name()),
             Route::Upload(_) | Route::Download(_) => Some("image"),
+            Route::ExportVm(_) => Some("vm"),
+            Route::OvaDownload(_) => Some("ova"),
+            Route::TemplateCreate
+            | Route::TemplateList
+            | Route::TemplateGet(_)
+            | Route::TemplateDelete(_) => Some(crate::model::TEMPLATE_KIND),
             _ => Some("category"),
         }
     }
 
     /// Parses `method` and the full request path (query string removed).
     pub fn parse(method: &str, full_path: &str) -> Result<Route, ApiError> {
+        if is_v4_path(full_path) {
+            return Self::parse_v4(method, full_path);
+        }
         let no_route = || ApiError::no_such_path(method, full_path);
         let rest = full_path
             .strip_prefix(API_PREFIX)
@@ -140,12 +199,19 @@ impl Route {
             (_, [plural, tail @ ..]) => {
                 let kind = Kind::from_plural(plural).ok_or_else(no_route)?;
                 let creatable = matches!(kind, Kind::Vm | Kind::Image);
+                let deletable = creatable || kind == Kind::Ova;
                 match (method, tail) {
                     ("POST", ["list"]) => Ok(Route::List(kind)),
                     ("POST", []) if creatable => Ok(Route::Create(kind)),
                     ("GET", [id]) => Ok(Route::Get(kind, uuid_of(kind, id)?)),
                     ("PUT", [id]) if creatable => Ok(Route::Update(kind, uuid_of(kind, id)?)),
-                    ("DELETE", [id]) if creatable => Ok(Route::Delete(kind, uuid_of(kind, id)?)),
+                    ("DELETE", [id]) if deletable => Ok(Route::Delete(kind, uuid_of(kind, id)?)),
+                    ("POST", [id, "export"]) if kind == Kind::Vm => {
+                        Ok(Route::ExportVm(uuid_of(kind, id)?))
+                    }
+                    ("GET", [id, "file"]) if kind == Kind::Ova => {
+                        Ok(Route::OvaDownload(uuid_of(kind, id)?))
+                    }
                     ("PUT", [id, "file"]) if kind == Kind::Image => {
                         Ok(Route::Upload(uuid_of(kind, id)?))
                     }
@@ -155,6 +221,38 @@ impl Route {
                     _ => Err(no_route()),
                 }
             }
+            _ => Err(no_route()),
+        }
+    }
+}
+
+impl Route {
+    /// The v4 VM-template paths; anything else under `/api/vmm/` is a v4 404.
+    fn parse_v4(method: &str, full_path: &str) -> Result<Route, ApiError> {
+        let no_route = || ApiError::no_such_path(method, full_path).in_v4(V4_GENERIC_RESPONSE);
+        let rest = full_path.strip_prefix(V4_VMM_PREFIX).ok_or_else(no_route)?;
+        let segs: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+        let [version, "content", "templates", tail @ ..] = segs.as_slice() else {
+            return Err(no_route());
+        };
+        if !V4_VERSIONS.contains(version) {
+            return Err(no_route());
+        }
+        let ext_id = |id: &str, route: Route| -> Result<Route, ApiError> {
+            let response = route.v4_response().unwrap_or(V4_GENERIC_RESPONSE);
+            let uuid = parse_uuid(id).ok_or_else(|| {
+                ApiError::invalid_uuid(crate::model::TEMPLATE_KIND, id).in_v4(response)
+            })?;
+            Ok(match route {
+                Route::TemplateGet(_) => Route::TemplateGet(uuid),
+                _ => Route::TemplateDelete(uuid),
+            })
+        };
+        match (method, tail) {
+            ("POST", []) => Ok(Route::TemplateCreate),
+            ("GET", []) => Ok(Route::TemplateList),
+            ("GET", [id]) => ext_id(id, Route::TemplateGet(String::new())),
+            ("DELETE", [id]) => ext_id(id, Route::TemplateDelete(String::new())),
             _ => Err(no_route()),
         }
     }
@@ -263,6 +361,101 @@ mod tests {
         );
         assert!(Route::Create(Kind::Vm).creates_task());
         assert!(!Route::List(Kind::Vm).creates_task());
+    }
+
+    #[test]
+    fn ova_and_template_endpoints() {
+        let b = API_PREFIX;
+        assert_eq!(
+            p("POST", &format!("{b}/vms/{U}/export")).unwrap(),
+            Route::ExportVm(U.into())
+        );
+        assert_eq!(
+            p("POST", &format!("{b}/ovas/list")).unwrap(),
+            Route::List(Kind::Ova)
+        );
+        assert_eq!(
+            p("GET", &format!("{b}/ovas/{U}")).unwrap(),
+            Route::Get(Kind::Ova, U.into())
+        );
+        assert_eq!(
+            p("GET", &format!("{b}/ovas/{U}/file")).unwrap(),
+            Route::OvaDownload(U.into())
+        );
+        assert_eq!(
+            p("DELETE", &format!("{b}/ovas/{U}")).unwrap(),
+            Route::Delete(Kind::Ova, U.into())
+        );
+        for v in ["v4.0", "v4.1", "v4.2"] {
+            let t = format!("/api/vmm/{v}/content/templates");
+            assert_eq!(p("POST", &t).unwrap(), Route::TemplateCreate);
+            assert_eq!(p("GET", &format!("{t}/")).unwrap(), Route::TemplateList);
+            assert_eq!(
+                p("GET", &format!("{t}/{}", U.to_uppercase())).unwrap(),
+                Route::TemplateGet(U.into())
+            );
+            assert_eq!(
+                p("DELETE", &format!("{t}/{U}")).unwrap(),
+                Route::TemplateDelete(U.into())
+            );
+        }
+        // Task faults reach exactly the requests that create tasks.
+        for (r, creates) in [
+            (Route::ExportVm(U.into()), true),
+            (Route::Delete(Kind::Ova, U.into()), true),
+            (Route::TemplateCreate, true),
+            (Route::TemplateDelete(U.into()), true),
+            (Route::List(Kind::Ova), false),
+            (Route::Get(Kind::Ova, U.into()), false),
+            (Route::OvaDownload(U.into()), false),
+            (Route::TemplateList, false),
+            (Route::TemplateGet(U.into()), false),
+        ] {
+            assert_eq!(r.creates_task(), creates, "{r:?}");
+            assert_eq!(
+                r.v4_response().is_some(),
+                matches!(
+                    r,
+                    Route::TemplateCreate
+                        | Route::TemplateList
+                        | Route::TemplateGet(_)
+                        | Route::TemplateDelete(_)
+                ),
+                "{r:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn v4_near_misses_are_v4_errors() {
+        let e = p("GET", "/api/vmm/v4.0/content/templates/nope").unwrap_err();
+        assert_eq!((e.status, e.reason.as_str()), (400, "INVALID_UUID"));
+        assert_eq!(e.v4_response, Some("vmm.v4.content.GetTemplateApiResponse"));
+        for (m, path) in [
+            ("GET", "/api/vmm/v4.3/content/templates"),
+            ("GET", "/api/vmm/v4.0.b1/content/templates"),
+            ("GET", "/api/vmm/v4.0/content/ovas"),
+            ("PUT", &format!("/api/vmm/v4.0/content/templates/{U}")),
+            ("POST", &format!("/api/vmm/v4.0/content/templates/{U}")),
+            ("GET", "/api/vmm/"),
+            ("GET", "/api/vmm/v4.0/content/templates/a/b"),
+        ] {
+            let e = p(m, path).unwrap_err();
+            assert_eq!(e.status, 404, "{m} {path}");
+            assert!(e.v4_response.is_some(), "{m} {path}");
+        }
+        // OVAs take no PUT, no create, no file upload; VMs have no PUT on export.
+        for (m, path) in [
+            ("PUT", format!("{API_PREFIX}/ovas/{U}")),
+            ("POST", format!("{API_PREFIX}/ovas")),
+            ("PUT", format!("{API_PREFIX}/ovas/{U}/file")),
+            ("GET", format!("{API_PREFIX}/vms/{U}/export")),
+            ("POST", format!("{API_PREFIX}/images/{U}/export")),
+        ] {
+            let e = p(m, &path).unwrap_err();
+            assert_eq!(e.status, 404, "{m} {path}");
+            assert!(e.v4_response.is_none());
+        }
     }
 
     #[test]

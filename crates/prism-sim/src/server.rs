@@ -136,7 +136,7 @@ impl SimHandle {
         self.ca_pem.clone()
     }
 
-    /// Same as `GET /_sim/state`: VMs, images, tasks and faults.
+    /// Same as `GET /_sim/state`: VMs, images, tasks, OVAs, templates and faults.
     pub fn state_json(&self) -> Value {
         self.shared.state_json()
     }

@@ -4,8 +4,11 @@ mod sim {
     pub mod api;
     pub mod common;
     pub mod control;
+    pub mod export_faults;
     pub mod faults;
     pub mod flow;
+    pub mod ova;
+    pub mod templates;
     pub mod tls;
     pub mod transfer;
 }

@@ -12,6 +12,9 @@ use crate::error::PrismError;
 use crate::models::{Cluster, Image, Project, Subnet};
 use crate::tls;
 
+/// The v4 VMM API version in template paths (what the Go plugin v1.2.1 calls).
+pub(crate) const V4_VERSION: &str = "v4.0";
+
 /// An async Prism Central v3 client.
 #[derive(Clone)]
 pub struct PrismClient {
@@ -100,6 +103,22 @@ impl PrismClient {
         url
     }
 
+    /// `.../api/vmm/v4.0/` followed by the given path segments, percent-encoded like
+    /// [`Self::url`]. The v4 calls (VM templates) must reach the same endpoint and port as
+    /// the v3 base, so this starts from that base and replaces only its path. `v4.0` is the
+    /// version the Go plugin's v3 line calls; Prism serves it on every release that has
+    /// templates.
+    pub(crate) fn v4_url(&self, segments: &[&str]) -> url::Url {
+        let mut url = self.inner.base.clone();
+        url.set_query(None);
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.clear();
+            path.extend(["api", "vmm", V4_VERSION]);
+            path.extend(segments);
+        }
+        url
+    }
+
     /// Runs `f` on the memo; a poisoned lock (a panic elsewhere) just yields a fresh view.
     pub(crate) fn memo<R>(&self, f: impl FnOnce(&mut Memo) -> R) -> R {
         match self.inner.memo.lock() {
@@ -165,6 +184,26 @@ mod tests {
         assert_eq!(
             url.as_str(),
             "https://pc.example:9440/api/nutanix/v3/categories/My%20Key/a%2Fb%3Fc"
+        );
+    }
+
+    #[test]
+    fn v4_paths_share_the_v3_endpoint_and_encode_segments() {
+        let client = PrismClient::new(config()).unwrap();
+        let url = client.v4_url(&["content", "templates", "a/b c"]);
+        assert_eq!(
+            url.as_str(),
+            "https://pc.example:9440/api/vmm/v4.0/content/templates/a%2Fb%20c"
+        );
+        let v6 = PrismClient::new(ClientConfig::new(
+            "fd00::1",
+            9441,
+            Auth::from_username_password("u", "p"),
+        ))
+        .unwrap();
+        assert_eq!(
+            v6.v4_url(&["content", "templates"]).as_str(),
+            "https://[fd00::1]:9441/api/vmm/v4.0/content/templates"
         );
     }
 

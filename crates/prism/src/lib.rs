@@ -7,12 +7,16 @@
 //! read-modify-write of VM specs with `spec_version`, and streaming image upload/download in
 //! constant memory ([`transfer`]).
 //!
-//! What it does not do: the v4 API, sessions/cookies (basic auth or API key on every request,
-//! as the Go v3 client), VNC, OVA and template calls.
+//! Output beyond images: OVA export, lookup, download and delete (v3, [`ops::ovas`]), and VM
+//! templates through the few raw v4 calls the Go plugin's v3 line makes ([`ops::templates`];
+//! their tasks are polled on v3 `/tasks`, their errors quote v4 `AppMessage`s).
+//!
+//! What it does not do: the rest of the v4 API, sessions/cookies (basic auth or API key on
+//! every request, as the Go v3 client), VNC.
 //!
 //! Layout: `config` (settings, secrets) → `tls` → `client` (construction) → `transport`
 //! (one call + retries) → `lookup`/`tasks`/`ops`/`transfer` (operations). `backoff` and
-//! `fiql` are pure helpers; `models` is serde only.
+//! `fiql`/`odata` are pure helpers; `models` is serde only.
 
 #![warn(missing_docs)]
 
@@ -23,6 +27,7 @@ pub mod error;
 pub mod fiql;
 pub mod lookup;
 pub mod models;
+pub mod odata;
 pub mod ops;
 pub mod tasks;
 pub mod tls;
@@ -37,6 +42,8 @@ pub use config::{
 pub use error::PrismError;
 pub use ops::hosts::GpuMatch;
 pub use ops::images::{ImageSource, NewImage};
+pub use ops::ovas::{Ova, OvaDiskFormat};
+pub use ops::templates::{NewTemplate, Template};
 pub use tasks::{ProgressFn, Wait};
 pub use tokio_util::sync::CancellationToken;
 pub use transfer::{

@@ -1,6 +1,6 @@
-//! Streaming image transfer: `PUT /images/{uuid}/file` from a file and `GET` to a file, in
-//! constant memory (bounded chunks), with progress, checksums, a stall watchdog and retries
-//! that reopen the file.
+//! Streaming transfer: `PUT /images/{uuid}/file` from a file, and `GET` of an image's or an
+//! OVA's file to a file, in constant memory (bounded chunks), with progress, checksums, a
+//! stall watchdog and retries that reopen the file.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -70,7 +70,8 @@ pub struct UploadReport {
 /// Options of a download.
 #[derive(Clone, Default)]
 pub struct DownloadOptions {
-    /// Expected size; when `None`, the image's `size_bytes` from Prism is used if known.
+    /// Expected size; when `None`, an image download uses the image's `size_bytes` from Prism
+    /// if known, and an OVA download relies on the Content-Length alone.
     pub expected_size: Option<u64>,
     /// Digest to verify (algorithm, hex).
     pub verify: Option<(ChecksumAlgorithm, String)>,
@@ -309,13 +310,34 @@ impl PrismClient {
             Some(size) => Some(size),
             None => self.get_image(image_uuid).await?.size_bytes(),
         };
+        self.download_file(
+            &op,
+            &["images", image_uuid, "file"],
+            dest,
+            expected,
+            options,
+        )
+        .await
+    }
+
+    /// The download loop shared by images and OVAs: attempts, retries, checks, rename.
+    /// `expected` is checked in addition to the Content-Length.
+    pub(crate) async fn download_file(
+        &self,
+        op: &str,
+        segments: &[&str],
+        dest: &Path,
+        expected: Option<u64>,
+        options: &DownloadOptions,
+    ) -> Result<DownloadReport, PrismError> {
+        let op = op.to_string();
         let part = part_path(dest);
         let max_attempts = self.inner.config.retry.max_attempts.max(1);
         let mut attempt = 0;
         let result = loop {
             attempt += 1;
             match self
-                .download_attempt(&op, image_uuid, &part, expected, options)
+                .download_attempt(&op, segments, &part, expected, options)
                 .await
             {
                 Ok(report) => break Ok(report),
@@ -364,7 +386,7 @@ impl PrismClient {
     async fn download_attempt(
         &self,
         op: &str,
-        image_uuid: &str,
+        segments: &[&str],
         part: &Path,
         expected: Option<u64>,
         options: &DownloadOptions,
@@ -380,7 +402,7 @@ impl PrismClient {
         let request = self
             .inner
             .transfer
-            .get(self.url(&["images", image_uuid, "file"]))
+            .get(self.url(segments))
             .header(reqwest::header::ACCEPT, "application/octet-stream");
         let transient = |e: reqwest::Error| classify_send_error(op, e);
         let response = tokio::select! {

@@ -9,6 +9,9 @@
 //!   unprocessed). Any other failure after sending is reported, never retried: as
 //!   [`PrismError::CreateOutcomeUnknown`] when no answer came back, so the caller can look
 //!   the entity up by name before deciding what to do, or as [`PrismError::Api`] for a 5xx.
+//!
+//! The v4 template calls go through the same loop (`send_with_headers`), so
+//! these rules apply to them unchanged; their extra headers are identical on every attempt.
 
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
@@ -40,12 +43,33 @@ impl PrismClient {
         body: Option<Vec<u8>>,
         retry: Retry,
     ) -> Result<Bytes, PrismError> {
+        self.send_with_headers(op, method, url, body, retry, &HeaderMap::new())
+            .await
+            .map(|(_, bytes)| bytes)
+    }
+
+    /// [`Self::send`] with extra request headers (the same on every attempt, so an
+    /// idempotency key such as v4's `NTNX-Request-Id` is repeated, not renewed), returning
+    /// the answer's headers too (v4 reads the `ETag`).
+    pub(crate) async fn send_with_headers(
+        &self,
+        op: &str,
+        method: Method,
+        url: url::Url,
+        body: Option<Vec<u8>>,
+        retry: Retry,
+        extra_headers: &HeaderMap,
+    ) -> Result<(HeaderMap, Bytes), PrismError> {
         let policy = &self.inner.config.retry;
         let max_attempts = policy.max_attempts.max(1);
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let mut request = self.inner.api.request(method.clone(), url.clone());
+            let mut request = self
+                .inner
+                .api
+                .request(method.clone(), url.clone())
+                .headers(extra_headers.clone());
             if let Some(body) = &body {
                 request = request
                     .header(CONTENT_TYPE, "application/json")
@@ -62,7 +86,7 @@ impl PrismClient {
             .await;
 
             match outcome {
-                Ok((status, _, bytes)) if status.is_success() => return Ok(bytes),
+                Ok((status, headers, bytes)) if status.is_success() => return Ok((headers, bytes)),
                 Ok((status, headers, bytes)) => {
                     let retryable = status == StatusCode::TOO_MANY_REQUESTS
                         || (retry == Retry::Idempotent && status.is_server_error());
@@ -246,4 +270,39 @@ pub(crate) fn snippet(bytes: &[u8]) -> String {
         s.push('…');
     }
     s.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v4_error_bodies_become_api_errors_quoting_code_and_message() {
+        // Contract §7.
+        let body = br#"{"$objectType":"vmm.v4.content.CreateTemplateApiResponse","data":{
+            "$objectType":"vmm.v4.error.ErrorResponse","error":[{"$objectType":
+            "vmm.v4.error.AppMessage","code":"VMM-30100","message":"VM not found",
+            "severity":"ERROR","errorGroup":"VM"}]},"metadata":{"flags":[
+            {"name":"hasError","value":true}]}}"#;
+        let e = api_error("create template 't'", StatusCode::NOT_FOUND, body);
+        assert!(e.is_not_found());
+        let text = e.to_string();
+        assert!(text.contains("create template 't'"), "{text}");
+        assert!(text.contains("HTTP 404: VMM-30100: VM not found"), "{text}");
+        match e {
+            PrismError::Api { body: Some(b), .. } => assert_eq!(b.app_messages.len(), 1),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn v3_error_bodies_are_still_quoted() {
+        let body = br#"{"api_version":"3.1","code":422,"kind":"vm","state":"ERROR",
+            "message_list":[{"message":"disk_file_format is invalid","reason":"INVALID_REQUEST"}]}"#;
+        let text = api_error("export", StatusCode::UNPROCESSABLE_ENTITY, body).to_string();
+        assert!(
+            text.contains("HTTP 422: INVALID_REQUEST: disk_file_format is invalid"),
+            "{text}"
+        );
+    }
 }

@@ -24,11 +24,13 @@ pub(crate) mod create_vm;
 pub(crate) mod export;
 pub(crate) mod http;
 pub(crate) mod iso;
+pub(crate) mod ova;
 pub(crate) mod preflight;
 pub(crate) mod provision;
 pub(crate) mod resolve;
 pub(crate) mod shutdown;
 pub(crate) mod source_images;
+pub(crate) mod template;
 pub(crate) mod upload;
 pub(crate) mod wait_ip;
 
@@ -90,6 +92,13 @@ pub(crate) struct Build {
 /// Longest wait for an ordinary Prism task (the Go plugin's v3 limit).
 pub(crate) const TASK_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// How long a template or OVA may take to show up in Prism's lists after its task succeeded.
+pub(crate) const APPEAR_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Longest wait for a template or OVA task (the Go plugin's limit for them), unless
+/// nutanix_transfer_timeout is longer.
+pub(crate) const LONG_TASK_TIMEOUT: Duration = Duration::from_secs(3600);
+
 impl Build {
     /// Runs `work` unless the build is cancelled first.
     pub(crate) async fn cancellable<T>(
@@ -124,6 +133,38 @@ impl Build {
     /// A `Wait` for operations that wait internally (update, power), with the build's cancel.
     pub(crate) fn wait(&self, timeout: Duration) -> prism::Wait {
         prism::Wait::new(timeout).with_cancel(self.cancel.clone())
+    }
+
+    /// Looks for something Prism just made until it shows up: Prism Central's lists are fed
+    /// asynchronously, so an entity can appear a moment after its task succeeded (the Go plugin
+    /// looked for a new OVA for a minute). Polls quickly at first, gives up after
+    /// [`APPEAR_TIMEOUT`] with `None`.
+    pub(crate) async fn until_listed<T, F, Fut>(
+        &self,
+        step: &str,
+        mut look: F,
+    ) -> Result<Option<T>, BuildError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Option<T>, prism::PrismError>>,
+    {
+        let deadline = tokio::time::Instant::now() + APPEAR_TIMEOUT;
+        let mut delay = Duration::from_millis(100);
+        loop {
+            let found = self
+                .cancellable(async { look().await.map_err(|e| self.prism_err(step, e)) })
+                .await?;
+            if found.is_some() || tokio::time::Instant::now() + delay > deadline {
+                return Ok(found);
+            }
+            tracing::debug!(step, ?delay, "not listed yet; looking again");
+            self.cancellable(async {
+                tokio::time::sleep(delay).await;
+                Ok(())
+            })
+            .await?;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
     }
 
     /// The Prism error of `step`, or `Cancelled` when the build was cancelled meanwhile.
@@ -166,6 +207,12 @@ pub(crate) enum Step {
     CreateImages,
     /// Download the images into output_directory.
     Export,
+    /// Make a Prism Central VM template from the VM.
+    Template,
+    /// Make an OVA of the VM on Prism Central.
+    CreateOva,
+    /// Download the OVA into output_directory.
+    ExportOva,
 }
 
 impl Step {
@@ -186,6 +233,9 @@ impl Step {
             Step::CleanVm => "remove CD-ROMs",
             Step::CreateImages => "create images",
             Step::Export => "export images",
+            Step::Template => "create VM template",
+            Step::CreateOva => "create OVA",
+            Step::ExportOva => "export OVA",
         }
     }
 }
@@ -219,6 +269,15 @@ pub(crate) fn plan(cfg: &Config) -> Vec<Step> {
             steps.push(Step::Export);
         }
     }
+    if cfg.template.create {
+        steps.push(Step::Template);
+    }
+    if cfg.ova.create || cfg.ova.export {
+        steps.push(Step::CreateOva);
+        if cfg.ova.export {
+            steps.push(Step::ExportOva);
+        }
+    }
     steps
 }
 
@@ -239,5 +298,8 @@ pub(crate) async fn run_step(b: &mut Build, step: Step) -> Result<(), BuildError
         Step::CleanVm => clean_vm::run(b).await,
         Step::CreateImages => create_images::run(b).await,
         Step::Export => export::run(b).await,
+        Step::Template => template::run(b).await,
+        Step::CreateOva => ova::run(b).await,
+        Step::ExportOva => export::run_ova(b).await,
     }
 }

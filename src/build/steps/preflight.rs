@@ -7,19 +7,13 @@ use nutanix_config::{Communicator, Config};
 
 use super::Build;
 use crate::build::error::BuildError;
-use crate::build::spec::{data_disk_count, export_path, output_image_name};
+use crate::build::spec::{data_disk_count, export_path, output_image_name, ova_path};
 
 /// Every problem at once, one per line.
 pub(crate) fn problems(cfg: &Config) -> Vec<String> {
     let mut out = Vec::new();
     if !cfg.boot.boot_command.is_empty() && !cfg.boot.disable_vnc {
         out.push("boot_command: typing at the VM console (VNC) is not supported by this version of packer-plugin-nutanix yet; set disable_vnc = true to build without it".to_string());
-    }
-    if cfg.ova.create || cfg.ova.export {
-        out.push("ova { create / export }: OVA creation is not supported by this version of packer-plugin-nutanix yet".to_string());
-    }
-    if cfg.template.create {
-        out.push("template { create = true }: VM templates are not supported by this version of packer-plugin-nutanix yet".to_string());
     }
     match cfg.comm.communicator {
         Communicator::Winrm => out.push("communicator = \"winrm\": the WinRM communicator is not supported by this version of packer-plugin-nutanix yet; use ssh or none".to_string()),
@@ -45,7 +39,16 @@ pub(crate) fn problems(cfg: &Config) -> Vec<String> {
             }
         }
     }
-    if cfg.image_export && Path::new(&cfg.output_directory).is_file() {
+    if cfg.ova.export && !cfg.packer.packer_force {
+        let path = ova_path(&cfg.output_directory, &cfg.ova.name);
+        if path.exists() {
+            out.push(format!(
+                "ova.export: {} already exists; remove it or run packer build -force to overwrite it",
+                path.display()
+            ));
+        }
+    }
+    if (cfg.image_export || cfg.ova.export) && Path::new(&cfg.output_directory).is_file() {
         out.push(format!(
             "output_directory {} is a file, not a directory",
             cfg.output_directory
@@ -103,14 +106,32 @@ mod tests {
     fn every_unsupported_feature_is_named_at_once() {
         let p = problems(&cfg(json!({
             "communicator": "winrm", "winrm_username": "Administrator",
-            "ova": {"create": true}, "template": {"create": true},
             "boot_command": ["<enter>"],
+            "vm_nics": [{"subnet_name": "n", "skip_ip_assignment": true}],
         })));
         let text = p.join("\n");
-        assert_eq!(p.len(), 4, "{text}");
-        for word in ["winrm", "ova", "template", "boot_command"] {
+        assert_eq!(p.len(), 3, "{text}");
+        for word in ["winrm", "skip_ip_assignment", "boot_command"] {
             assert!(text.contains(word), "{word}: {text}");
         }
+    }
+
+    #[test]
+    fn ova_and_template_pass_and_an_existing_ova_file_needs_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().to_str().unwrap();
+        let base = json!({
+            "output_directory": out, "vm_name": "golden-vm",
+            "ova": {"export": true, "format": "qcow2"}, "template": {"create": true},
+        });
+        assert!(problems(&cfg(base.clone())).is_empty());
+        std::fs::write(dir.path().join("golden-vm.ova"), b"old").unwrap();
+        let p = problems(&cfg(base.clone()));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("golden-vm.ova already exists"), "{p:?}");
+        let mut forced = cfg(base);
+        forced.packer.packer_force = true;
+        assert!(problems(&forced).is_empty());
     }
 
     #[test]

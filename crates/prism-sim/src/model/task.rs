@@ -76,10 +76,18 @@ pub(crate) enum Op {
     CreateImage,
     UpdateImage,
     DeleteImage,
+    /// `POST /vms/{uuid}/export`: acts on the VM, produces an OVA.
+    ExportVm,
+    DeleteOva,
+    /// v4 template creation, polled through v3 `/tasks`.
+    CreateTemplate,
+    DeleteTemplate,
 }
 
 impl Op {
-    /// `operation_type` as Prism Central names intentful tasks.
+    /// `operation_type` as Prism Central names intentful tasks. GUESS for the OVA and
+    /// template operations (`VmExport` is the contract's guess; the others follow it): no
+    /// real Prism Central answer has been seen for them.
     pub fn operation_type(self) -> &'static str {
         match self {
             Op::CreateVm => "create_vm_intentful",
@@ -88,19 +96,29 @@ impl Op {
             Op::CreateImage => "create_image_intentful",
             Op::UpdateImage => "update_image_intentful",
             Op::DeleteImage => "delete_image_intentful",
+            Op::ExportVm => "VmExport",
+            Op::DeleteOva => "OvaDelete",
+            Op::CreateTemplate => "TemplateCreate",
+            Op::DeleteTemplate => "TemplateDelete",
         }
     }
 
-    /// Entity kind the task acts on.
+    /// Entity kind the task acts on (its `entity_reference_list` kind). An export names the
+    /// VM, not the OVA it makes (GUESS, per the contract).
     pub fn kind(self) -> &'static str {
         match self {
-            Op::CreateVm | Op::UpdateVm | Op::DeleteVm => "vm",
-            _ => "image",
+            Op::CreateVm | Op::UpdateVm | Op::DeleteVm | Op::ExportVm => "vm",
+            Op::CreateImage | Op::UpdateImage | Op::DeleteImage => "image",
+            Op::DeleteOva => "ova",
+            Op::CreateTemplate | Op::DeleteTemplate => super::TEMPLATE_KIND,
         }
     }
 
     pub fn is_delete(self) -> bool {
-        matches!(self, Op::DeleteVm | Op::DeleteImage)
+        matches!(
+            self,
+            Op::DeleteVm | Op::DeleteImage | Op::DeleteOva | Op::DeleteTemplate
+        )
     }
 
     /// Progress messages shown while RUNNING, in order.
@@ -130,6 +148,18 @@ impl Op {
             ],
             Op::UpdateImage => &["Updating the image"],
             Op::DeleteImage => &["Deleting image data", "Removing the image"],
+            Op::ExportVm => &[
+                "Taking a snapshot of the VM",
+                "Exporting VM disks",
+                "Packaging the OVA",
+            ],
+            Op::DeleteOva => &["Deleting the OVA"],
+            Op::CreateTemplate => &[
+                "Validating the source VM",
+                "Cloning VM disks",
+                "Creating the template version",
+            ],
+            Op::DeleteTemplate => &["Deleting template versions", "Removing the template"],
         }
     }
 }
@@ -155,6 +185,14 @@ pub(crate) enum Effect {
     ImageApply { spec: Value, spec_version: u64 },
     /// Removes the image.
     ImageDelete,
+    /// Packages the OVA with this UUID from its VM.
+    OvaReady { ova: String },
+    /// Removes the OVA with this UUID.
+    OvaDelete { ova: String },
+    /// Snapshots the source VM into the template with this extId.
+    TemplateReady { ext_id: String },
+    /// Removes the template with this extId.
+    TemplateDelete { ext_id: String },
 }
 
 /// One task.
@@ -166,6 +204,8 @@ pub(crate) struct Task {
     pub entity_name: String,
     pub cluster: Option<(String, String)>,
     pub created: Duration,
+    /// The task it was queued behind, if any.
+    pub after: Option<String>,
     /// When it leaves the queue; None when it waits behind a task that never ends.
     pub start: Option<Duration>,
     pub duration: Duration,
@@ -332,6 +372,7 @@ mod tests {
             entity_name: "vm1".into(),
             cluster: None,
             created: Duration::from_millis(1000),
+            after: None,
             start: Some(Duration::from_millis(1000)),
             duration: Duration::from_millis(duration_ms),
             hang: false,

@@ -27,7 +27,79 @@ pub(crate) struct Vm {
     pub ip_at: Option<Duration>,
 }
 
+/// What an export or a template copies from a VM: its applied hardware.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Hardware {
+    pub name: String,
+    pub sockets: i64,
+    pub vcpus_per_socket: i64,
+    pub threads_per_core: i64,
+    pub memory_mib: i64,
+    /// Data disks (device type DISK; CD-ROMs are left out), in `disk_list` order.
+    pub disks: Vec<HwDisk>,
+}
+
+/// One data disk of [`Hardware`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HwDisk {
+    pub uuid: String,
+    pub size: u64,
+    pub adapter: String,
+    pub index: i64,
+}
+
 impl Vm {
+    /// The applied hardware; None until the VM's create task has succeeded.
+    pub fn hardware(&self) -> Option<Hardware> {
+        let applied = self.core.applied.as_ref()?;
+        let res = applied.get("resources");
+        let int = |k: &str, default: i64| {
+            res.and_then(|r| r.get(k))
+                .and_then(Value::as_i64)
+                .unwrap_or(default)
+        };
+        let disks = res
+            .and_then(|r| r.get("disk_list"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|d| {
+                d.pointer("/device_properties/device_type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("DISK")
+                    == "DISK"
+            })
+            .map(|d| HwDisk {
+                uuid: d
+                    .get("uuid")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                size: d
+                    .get("disk_size_bytes")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
+                adapter: d
+                    .pointer("/device_properties/disk_address/adapter_type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("SCSI")
+                    .to_string(),
+                index: d
+                    .pointer("/device_properties/disk_address/device_index")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0),
+            })
+            .collect();
+        Some(Hardware {
+            name: spec_name(applied),
+            sockets: int("num_sockets", 1),
+            vcpus_per_socket: int("num_vcpus_per_socket", 1),
+            threads_per_core: int("num_threads_per_core", 1),
+            memory_mib: int("memory_size_mib", 0),
+            disks,
+        })
+    }
+
     /// GPU device ids of the applied configuration.
     pub fn gpu_device_ids(&self) -> Vec<i64> {
         self.core
@@ -89,7 +161,7 @@ struct DiskIn {
 }
 
 impl Store {
-    fn vm_index(&self, uuid: &str) -> Result<usize, ApiError> {
+    pub(crate) fn vm_index(&self, uuid: &str) -> Result<usize, ApiError> {
         self.vms
             .iter()
             .position(|v| v.core.uuid == uuid)

@@ -6,6 +6,8 @@ pub mod categories;
 pub mod clusters;
 pub mod hosts;
 pub mod images;
+pub mod ovas;
 pub mod projects;
 pub mod subnets;
+pub mod templates;
 pub mod vms;
