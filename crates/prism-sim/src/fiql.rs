@@ -66,6 +66,18 @@ impl Filter {
         self.any_of.is_empty()
     }
 
+    /// The only clause of a one-clause filter (no `;` or `,`), for endpoints such as
+    /// `POST /groups` that accept nothing richer; None for empty or compound filters.
+    pub fn single_clause(&self) -> Option<&Clause> {
+        match self.any_of.as_slice() {
+            [group] => match group.as_slice() {
+                [clause] => Some(clause),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// All attribute names the filter uses (to reject unsupported ones up front).
     pub fn attributes(&self) -> impl Iterator<Item = &str> {
         self.any_of.iter().flatten().map(|c| c.attribute.as_str())
@@ -267,6 +279,22 @@ mod tests {
             "name==a=b",
         ] {
             assert!(Filter::parse(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn single_clause_only_for_one_comparison() {
+        let f = Filter::parse(r"name==a\,b").unwrap();
+        let c = f.single_clause().unwrap();
+        assert_eq!(
+            (c.attribute.as_str(), c.equals, c.value.as_str()),
+            ("name", true, "a,b")
+        );
+        for compound in ["", "name==a;name==b", "name==a,name==b"] {
+            assert!(
+                Filter::parse(compound).unwrap().single_clause().is_none(),
+                "{compound}"
+            );
         }
     }
 

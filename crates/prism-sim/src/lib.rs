@@ -19,7 +19,10 @@
 //! `POST /vms`, `PUT|DELETE /vms/{uuid}`, `POST /images`, `PUT|DELETE /images/{uuid}`,
 //! `PUT|GET /images/{uuid}/file`, `GET /categories/{key}`, `GET /categories/{key}/{value}`,
 //! `POST /categories/list`, `POST /categories/{key}/list`, and for OVAs
-//! `POST /vms/{uuid}/export`, `POST /ovas/list`, `GET|DELETE /ovas/{uuid}`, `GET /ovas/{uuid}/file`.
+//! `POST /vms/{uuid}/export`, `POST /ovas/list`, `GET|DELETE /ovas/{uuid}`, `GET /ovas/{uuid}/file`,
+//! and `POST /groups` for `entity_type` `ova` only, with `filter_criteria` empty or
+//! `name==<value>` (how the Go plugin v1.2.1 finds its export: one `name` value per OVA, timed
+//! with its creation in microseconds; see `model::groups` for the GUESSes).
 //! Anything else is a 404 with a Prism body; a non-UUID where a UUID belongs is 400
 //! `INVALID_UUID` (as `GET /vms/list` is on a real PC). Authentication: HTTP basic, or
 //! `X-ntnx-api-key` when [`SimConfig::api_key`] is set.

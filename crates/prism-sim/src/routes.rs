@@ -114,6 +114,8 @@ pub enum Route {
     CategoryValues(String),
     /// `GET /categories/{key}/{value}`
     CategoryValue(String, String),
+    /// `POST /groups` (the groups query the Go plugin uses to find an exported OVA)
+    Groups,
 }
 
 impl Route {
@@ -141,6 +143,7 @@ impl Route {
                 | Route::CategoryValues(_)
                 | Route::ExportVm(_)
                 | Route::TemplateCreate
+                | Route::Groups
         )
     }
 
@@ -170,6 +173,7 @@ impl Route {
             | Route::TemplateList
             | Route::TemplateGet(_)
             | Route::TemplateDelete(_) => Some(crate::model::TEMPLATE_KIND),
+            Route::Groups => Some(crate::model::GROUPS_KIND),
             _ => Some("category"),
         }
     }
@@ -190,6 +194,7 @@ impl Route {
             parse_uuid(s).ok_or_else(|| ApiError::invalid_uuid(kind.name(), s))
         };
         match (method, segs.as_slice()) {
+            ("POST", ["groups"]) => Ok(Route::Groups),
             ("POST", ["categories", "list"]) => Ok(Route::CategoryKeys),
             ("GET", ["categories", key]) => Ok(Route::CategoryKey(decode(key))),
             ("POST", ["categories", key, "list"]) => Ok(Route::CategoryValues(decode(key))),
@@ -456,6 +461,21 @@ mod tests {
             assert_eq!(e.status, 404, "{m} {path}");
             assert!(e.v4_response.is_none());
         }
+    }
+
+    #[test]
+    fn groups_is_a_post_with_a_body_and_no_task() {
+        let path = format!("{API_PREFIX}/groups");
+        let r = p("POST", &path).unwrap();
+        assert_eq!(r, Route::Groups);
+        assert!(r.has_json_body());
+        assert!(!r.creates_task());
+        assert!(r.v4_response().is_none());
+        assert_eq!(p("POST", &format!("{path}/")).unwrap(), Route::Groups);
+        for m in ["GET", "PUT", "DELETE"] {
+            assert_eq!(p(m, &path).unwrap_err().status, 404, "{m}");
+        }
+        assert_eq!(p("POST", &format!("{path}/list")).unwrap_err().status, 404);
     }
 
     #[test]

@@ -58,6 +58,9 @@ async fn go_plugin_v1_2_1_builds_against_the_simulator() {
         "/tests/go_fidelity/build.pkr.hcl"
     );
     let port = sim.addr().port().to_string();
+    // The closure gets the path only: `work` must outlive the build to read its files.
+    let work_dir = work.path().to_path_buf();
+    let build_dir = work_dir.clone();
     let out = tokio::task::spawn_blocking(move || {
         Command::new(&packer)
             .args([
@@ -67,7 +70,7 @@ async fn go_plugin_v1_2_1_builds_against_the_simulator() {
                 &format!("port={port}"),
                 template,
             ])
-            .current_dir(work.path())
+            .current_dir(&build_dir)
             .env("PACKER_PLUGIN_PATH", plugins.path())
             .env("CHECKPOINT_DISABLE", "1")
             .output()
@@ -126,7 +129,17 @@ async fn go_plugin_v1_2_1_builds_against_the_simulator() {
         .any(|(n, s)| n == d::IMAGE_DISK_NAME && *s == d::IMAGE_DISK_SIZE));
     let tasks = st["tasks"].as_array().unwrap();
     assert!(tasks.iter().all(|t| t["status"] != "FAILED"), "{tasks:?}");
+    // The OVA the Go plugin found through /groups and downloaded, and its v4 template.
+    let ovas = st["ovas"].as_array().unwrap();
+    assert_eq!(ovas.len(), 1, "{ovas:?}");
+    assert_eq!(ovas[0]["name"], "go-fidelity-ova");
+    let ova_file = std::fs::read(work_dir.join("go-fidelity-ova.ova")).unwrap();
+    assert_eq!(Some(ova_file.len() as u64), ovas[0]["size_bytes"].as_u64());
+    let templates = st["templates"].as_array().unwrap();
+    assert_eq!(templates.len(), 1, "{templates:?}");
+    assert_eq!(templates[0]["name"], "go-fidelity-template");
     let reqs = sim.requests();
+    assert!(reqs.iter().any(|r| r.method == "POST" && r.path.ends_with("/groups")));
     assert!(reqs
         .iter()
         .any(|r| r.method == "PUT" && r.path.ends_with("/file") && r.status == 200));

@@ -7,6 +7,7 @@ mod sim {
     pub mod export_faults;
     pub mod faults;
     pub mod flow;
+    pub mod groups;
     pub mod ova;
     pub mod templates;
     pub mod tls;

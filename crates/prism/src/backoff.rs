@@ -53,9 +53,11 @@ pub struct ProgressSample {
 /// `percentage_complete`, so once a read shows progress since `previous` (the last read that
 /// showed any), the task's own pace predicts when it ends and the next poll aims just past that
 /// moment (10% + 20 ms late, so it usually finds the
-/// task done). The prediction never polls sooner than the `backoff` step (a stalled or erratic
-/// task is polled exactly as without it) and never waits longer than `policy.eta_cap`, so a wrong
-/// prediction costs bounded latency.
+/// task done). A stalled or erratic task is polled on the `backoff` step exactly as without a
+/// prediction; a prediction may be shorter than that step (the step has grown while the task sat
+/// queued, and waiting it out would cost most of a step per task) but never shorter than
+/// `policy.initial`, and never longer than `policy.eta_cap`, so a wrong prediction costs bounded
+/// latency.
 pub fn next_task_poll(
     policy: &PollPolicy,
     backoff: Duration,
@@ -72,7 +74,7 @@ pub fn next_task_poll(
     let per_second = gained / (cur.at - prev.at).as_secs_f64();
     let remaining = (100 - cur.percent) as f64 / per_second;
     let aimed = remaining * 1.1 + 0.02;
-    let floor = backoff.as_secs_f64();
+    let floor = policy.initial.as_secs_f64();
     let cap = policy.eta_cap.as_secs_f64().max(floor);
     if !aimed.is_finite() {
         return backoff;
@@ -151,7 +153,7 @@ mod tests {
     }
 
     #[test]
-    fn poll_delay_grows_by_half_to_two_seconds() {
+    fn poll_delay_doubles_from_fifty_ms_to_two_seconds() {
         let p = PollPolicy::default();
         let mut d = p.initial;
         let mut seen = vec![d];
@@ -159,9 +161,9 @@ mod tests {
             d = next_poll_delay(&p, d);
             seen.push(d);
         }
-        assert_eq!(seen[0], Duration::from_millis(20));
-        assert_eq!(seen[1], Duration::from_millis(30));
-        assert_eq!(seen[2], Duration::from_millis(45));
+        assert_eq!(seen[0], Duration::from_millis(50));
+        assert_eq!(seen[1], Duration::from_millis(100));
+        assert_eq!(seen[2], Duration::from_millis(200));
         assert_eq!(*seen.last().unwrap(), Duration::from_secs(2));
         assert!(seen.windows(2).all(|w| w[0] <= w[1]));
     }
@@ -198,13 +200,19 @@ mod tests {
     }
 
     #[test]
-    fn task_poll_never_beats_the_backoff_nor_exceeds_the_cap() {
+    fn task_poll_may_beat_the_backoff_but_not_the_initial_step_nor_the_cap() {
         let p = PollPolicy::default();
-        // Nearly done: the prediction is shorter than the step, so the step wins.
-        let step = Duration::from_millis(200);
+        // 60% in 800 ms: 20% left takes ~267 ms, sooner than the grown 1600 ms step.
+        let step = Duration::from_millis(1600);
+        let d = next_task_poll(&p, step, sample(750, 20), sample(1550, 80));
+        assert!(
+            (Duration::from_millis(300)..=Duration::from_millis(320)).contains(&d),
+            "{d:?}"
+        );
+        // Nearly done: the prediction is shorter than the first step, so that step wins.
         assert_eq!(
             next_task_poll(&p, step, sample(0, 10), sample(1000, 99)),
-            step
+            p.initial
         );
         // Very slow: 1% per minute would mean waiting over an hour; the cap wins.
         let slow = next_task_poll(

@@ -174,8 +174,8 @@ pub struct PollPolicy {
 impl Default for PollPolicy {
     fn default() -> Self {
         Self {
-            initial: Duration::from_millis(20),
-            multiplier: 1.5,
+            initial: Duration::from_millis(50),
+            multiplier: 2.0,
             max: Duration::from_secs(2),
             eta_cap: Duration::from_secs(10),
         }

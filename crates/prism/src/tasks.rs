@@ -122,7 +122,7 @@ impl PrismClient {
     ) -> Result<Task, PrismError> {
         let started = Instant::now();
         let policy = self.inner.config.poll.clone();
-        let mut backoff = policy.initial;
+        let mut backoff = next_poll_delay(&policy, policy.initial);
         let mut last: Option<TaskProgress> = None;
         // Only reads that show progress measure the task's pace: a QUEUED task at 0% says
         // nothing about its speed, and the time it spent queued would skew the estimate.
@@ -140,6 +140,13 @@ impl PrismClient {
                 .unwrap_or_else(|| "unknown (never read)".to_string()),
             last_message: last.as_ref().and_then(|p| p.progress_message.clone()),
         };
+        // A task read straight after its request is always still queued: the first read waits
+        // one step, which spares a request per task at the cost of one short sleep.
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(cancelled()),
+            _ = tokio::time::sleep_until(deadline_after(policy.initial).min(deadline)) => {}
+        }
         loop {
             let task = tokio::select! {
                 biased;

@@ -19,6 +19,8 @@ struct Planned {
     name: String,
     uuid: String,
     disk_uuid: String,
+    /// The disk's size: an image made from a disk has the disk's size.
+    disk_size: Option<u64>,
     source_image_uuid: Option<String>,
 }
 
@@ -45,11 +47,12 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
         b.st.vm_disks
             .iter()
             .enumerate()
-            .map(|(i, (disk_uuid, _))| Planned {
+            .map(|(i, (disk_uuid, disk_size))| Planned {
                 n: i + 1,
                 name: output_image_name(&cfg.vm.image_name, i + 1),
                 uuid: uuid::Uuid::new_v4().to_string(),
                 disk_uuid: disk_uuid.clone(),
+                disk_size: *disk_size,
                 source_image_uuid: sources.get(i).cloned().flatten(),
             })
             .collect();
@@ -145,7 +148,7 @@ async fn existing_name_rules(b: &Build, name: &str) -> Result<(), BuildError> {
     }
 }
 
-/// Requests one image and waits for it; returns its size.
+/// Requests one image and waits for it; returns its size (the disk's).
 async fn one_image(b: &Build, p: &Planned) -> Result<Option<u64>, BuildError> {
     let new = NewImage {
         name: p.name.clone(),
@@ -175,13 +178,8 @@ async fn one_image(b: &Build, p: &Planned) -> Result<Option<u64>, BuildError> {
     b.wait_task(&accepted.task_uuid, &step, b.cfg.cluster.transfer_timeout())
         .await?;
     b.ledger.advance(&p.uuid, Stage::Ready);
-    let image = b
-        .prism
-        .get_image(&p.uuid)
-        .await
-        .map_err(|e| b.prism_err(&step, e))?;
     b.out
         .message(format!("Image '{}' ({}) is ready", p.name, p.uuid))
         .await;
-    Ok(image.size_bytes())
+    Ok(p.disk_size)
 }

@@ -999,3 +999,104 @@ fn failed_template_tasks_leave_nothing_or_keep_the_template() {
         1
     );
 }
+
+/// The entity the Go plugin v1.2.1 `GetLatestOVAByName` would pick: the one whose data values
+/// carry the greatest `time` (strictly greater than 0).
+fn go_latest(groups: &Value) -> Option<String> {
+    let mut best: Option<(i64, String)> = None;
+    for e in groups["group_results"][0]["entity_results"].as_array()? {
+        for f in e["data"].as_array()? {
+            for v in f["values"].as_array()? {
+                let t = v["time"].as_i64()?;
+                if t > best.as_ref().map_or(0, |b| b.0) {
+                    best = Some((t, e["entity_id"].as_str()?.to_string()));
+                }
+            }
+        }
+    }
+    best.map(|b| b.1)
+}
+
+fn groups(s: &mut Store, now: Duration, name: &str) -> Value {
+    let body = json!({"entity_type": "ova", "filter_criteria": format!("name=={name}"),
+                      "group_member_attributes": null});
+    call(s, now, Route::Groups, Some(body)).unwrap().body
+}
+
+#[test]
+fn groups_lists_succeeded_exports_timed_by_their_creation() {
+    let mut s = store();
+    let a = create_vm(&mut s, ms(0), "vm-a");
+    let b = create_vm(&mut s, ms(0), "vm-b");
+    let c = create_vm(&mut s, ms(0), "vm-c");
+    let ta = export(&mut s, ms(1000), &a, "same", "VMDK");
+    let tb = export(&mut s, ms(1500), &b, "same", "QCOW2");
+    let tc = export_with(
+        &mut s,
+        ms(1000),
+        &c,
+        "same",
+        "VMDK",
+        Some(&TaskFault::End {
+            status: TaskEnd::Failed,
+            message: "INTERNAL_ERROR: boom".into(),
+        }),
+    );
+    // Running exports are not listed.
+    let r = groups(&mut s, ms(1900), "same");
+    assert_eq!(r["filtered_entity_count"], 0, "{r}");
+    assert_eq!(r["group_results"], json!([]));
+    assert_eq!(task(&mut s, ms(2500), &ta)["status"], "SUCCEEDED");
+    assert_eq!(task(&mut s, ms(2500), &tb)["status"], "SUCCEEDED");
+    assert_eq!(task(&mut s, ms(2500), &tc)["status"], "FAILED");
+
+    let r = groups(&mut s, ms(2500), "same");
+    assert_eq!(r["filtered_entity_count"], 2, "{r}");
+    let ents = r["group_results"][0]["entity_results"].as_array().unwrap();
+    let list = ova_list(&mut s, ms(2500), json!({"filter": "name==same"}));
+    let uuid_of_vm = |vm: &str| {
+        list["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["info"]["parent_vm_reference"]["uuid"] == vm)
+            .map(|e| e["metadata"]["uuid"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let (ova_a, ova_b) = (uuid_of_vm(&a), uuid_of_vm(&b));
+    // Each export ended one task duration after it was accepted: 2 s and 2.5 s after the epoch.
+    let epoch_us = chrono::DateTime::parse_from_rfc3339("2025-01-02T03:04:05Z")
+        .unwrap()
+        .timestamp_micros();
+    let times: Vec<(String, i64)> = ents
+        .iter()
+        .map(|e| {
+            (
+                e["entity_id"].as_str().unwrap().to_string(),
+                e["data"][0]["values"][0]["time"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        times,
+        vec![
+            (ova_a.clone(), epoch_us + 2_000_000),
+            (ova_b.clone(), epoch_us + 2_500_000)
+        ]
+    );
+    assert_eq!(ents[0]["data"][0]["name"], "name");
+    assert_eq!(ents[0]["data"][0]["values"][0]["values"], json!(["same"]));
+    assert_eq!(go_latest(&r).as_deref(), Some(ova_b.as_str()));
+
+    // Deleting the later one makes the earlier the latest.
+    call(&mut s, ms(3000), Route::Delete(Kind::Ova, ova_b), None).unwrap();
+    assert_eq!(groups(&mut s, ms(4000), "same")["filtered_entity_count"], 1);
+    assert_eq!(
+        go_latest(&groups(&mut s, ms(4000), "same")).as_deref(),
+        Some(ova_a.as_str())
+    );
+    assert_eq!(
+        groups(&mut s, ms(4000), "other")["filtered_entity_count"],
+        0
+    );
+}

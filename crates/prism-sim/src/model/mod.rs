@@ -1,9 +1,11 @@
 //! The simulated Prism Central as plain data: inventory entities, VMs, images, tasks, OVAs
-//! ([`ova`]) and v4 VM templates ([`template`]), and the operations the API performs on them. No I/O and no clock reads: every operation takes
+//! (`ova`, found through `groups`) and v4 VM templates (`template`), and the operations
+//! the API performs on them. No I/O and no clock reads: every operation takes
 //! `now`, and [`Store::tick`] applies the effects of tasks that have ended by then. The HTTP
 //! layer holds one `Store` behind a mutex and calls it with the request's parsed JSON.
 
 pub(crate) mod catalog;
+pub(crate) mod groups;
 pub(crate) mod image;
 pub(crate) mod json;
 pub(crate) mod ova;
@@ -21,6 +23,7 @@ use serde_json::{json, Map, Value};
 use crate::inventory::Inventory;
 use crate::prism_error::ApiError;
 use crate::routes::{Kind, Route};
+pub use groups::GROUPS_KIND;
 pub use image::{DownloadInfo, UploadDone};
 use json::{reference, Reader};
 pub use ova::OvaDownload;
@@ -357,6 +360,7 @@ impl Store {
             Route::Delete(Kind::Image, u) => self.delete_image(now, u, fault),
             Route::Delete(Kind::Ova, u) => self.delete_ova(now, u, fault),
             Route::ExportVm(u) => self.export_vm(now, u, body, fault),
+            Route::Groups => ok(self.groups(body)?),
             Route::CategoryKeys => ok(self.category_keys(body)?),
             Route::CategoryKey(k) => ok(self.category_key(k)?),
             Route::CategoryValues(k) => ok(self.category_values(k, body)?),

@@ -49,6 +49,15 @@ source "nutanix" "fidelity" {
   ip_wait_timeout  = "2m"
   shutdown_timeout = "2m"
   user_data        = "I2Nsb3VkLWNvbmZpZwp1c2VyczogW10K"
+  # The Go plugin's own OVA lookup (v3 /groups) and its raw v4 template call.
+  ova {
+    export = true
+    name   = "go-fidelity-ova"
+  }
+  template {
+    create = true
+    name   = "go-fidelity-template"
+  }
 }
 
 build {
