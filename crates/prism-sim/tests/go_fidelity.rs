@@ -139,7 +139,9 @@ async fn go_plugin_v1_2_1_builds_against_the_simulator() {
     assert_eq!(templates.len(), 1, "{templates:?}");
     assert_eq!(templates[0]["name"], "go-fidelity-template");
     let reqs = sim.requests();
-    assert!(reqs.iter().any(|r| r.method == "POST" && r.path.ends_with("/groups")));
+    assert!(reqs
+        .iter()
+        .any(|r| r.method == "POST" && r.path.ends_with("/groups")));
     assert!(reqs
         .iter()
         .any(|r| r.method == "PUT" && r.path.ends_with("/file") && r.status == 200));
