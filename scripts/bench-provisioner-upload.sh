@@ -9,6 +9,8 @@
 # the stream over the plugin RPC, our SSH upload, the remote write. A build uploading a 1-byte file
 # measures the same fixed costs (provisioner start, RPC set-up, one shell-local), subtracted as
 # "overhead". The build's wall time with and without the upload is printed too, as a cross-check.
+# The same two builds through Packer's bundled `null` builder (Packer's own Go SSH communicator,
+# served over the same plugin RPC path) give the reference a Go plugin would reach.
 #
 # Needs openssh-server, openssh-client, python3, curl. Packer: $PACKER, else
 # ~/.cache/packer-plugin-nutanix/peers/packer-1.16.0 (scripts/build-peers.sh builds it).
@@ -140,11 +142,28 @@ build {
 }
 EOF
 
+# The same provisioners through Packer's bundled `null` builder: Packer's own Go SSH communicator
+# over the same plugin RPC path (a separate plugin process), the reference for ours.
+mkdir -p "$work/null"
+sed -n '/^variable/,/^}/p' "$work/template/upload.pkr.hcl" >"$work/null/upload.pkr.hcl"
+cat >>"$work/null/upload.pkr.hcl" <<'EOF'
+
+source "null" "upload" {
+  communicator             = "ssh"
+  ssh_host                 = "127.0.0.1"
+  ssh_username             = var.ssh_user
+  ssh_port                 = var.ssh_port
+  ssh_private_key_file     = var.key
+  ssh_file_transfer_method = var.method
+}
+EOF
+sed -n '/^build {/,$p' "$work/template/upload.pkr.hcl" | sed 's/source.nutanix.upload/source.null.upload/' >>"$work/null/upload.pkr.hcl"
+
 head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom >"$work/payload"
 printf x >"$work/tiny"
 user=$(id -un)
 
-# one_build METHOD PAYLOAD: prints "provisioner-seconds build-seconds"
+# one_build METHOD PAYLOAD [TEMPLATE-DIR]: prints "provisioner-seconds build-seconds"
 one_build() {
   local start end
   rm -f "$work/dest" "$work/stamps".*
@@ -152,7 +171,7 @@ one_build() {
   PACKER_PLUGIN_PATH=$work/plugins timeout 900 "$packer" build -color=false \
     -var "port=$sim_port" -var "ssh_port=$ssh_port" -var "ssh_user=$user" -var "key=$work/user" \
     -var "method=$1" -var "payload=$2" -var "dest=$work/dest" -var "stamps=$work/stamps" \
-    "$work/template" >"$work/build.log" 2>&1 ||
+    "${3:-$work/template}" >"$work/build.log" 2>&1 ||
     { echo "bench: packer build failed:" >&2; cat "$work/build.log" >&2; exit 1; }
   end=$(date +%s.%N)
   cmp -s "$2" "$work/dest" || { echo "bench: the uploaded file differs from the payload" >&2; exit 1; }
@@ -177,6 +196,15 @@ for method in scp sftp; do
   printf '%-46s %10s %10s  %s\n' "packer file provisioner, $method method" "$(mibs "$p")" "$p" "${prov[*]}"
   printf '%-46s %10s %10s  %s\n' "  same, minus the 1-byte upload ($f s)" "$(mibs "$net")" "$net" "${fixed[*]}"
   printf '%-46s %10s %10s  %s\n' "  build wall time, with minus without" "$(mibs "$wall")" "$wall" "big: ${build_big[*]} tiny: ${build_tiny[*]}"
+  nfixed=() nprov=()
+  for _ in $(seq "$RUNS"); do
+    read -r p _ <<<"$(one_build "$method" "$work/tiny" "$work/null")"; nfixed+=("$p")
+    read -r p _ <<<"$(one_build "$method" "$work/payload" "$work/null")"; nprov+=("$p")
+  done
+  nf=$(median "${nfixed[@]}"); np=$(median "${nprov[@]}")
+  nnet=$(awk -v p="$np" -v f="$nf" 'BEGIN { printf "%.3f", p - f }')
+  printf '%-46s %10s %10s  %s\n' "Packer's null builder (Go SSH), $method method" "$(mibs "$np")" "$np" "${nprov[*]}"
+  printf '%-46s %10s %10s  %s\n' "  same, minus the 1-byte upload ($nf s)" "$(mibs "$nnet")" "$nnet" "${nfixed[*]}"
 done
 
 ssh_opts=(-i "$work/user" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -P "$ssh_port")
