@@ -7,7 +7,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rmpv::Value;
 
+use super::ledger::{Entry, Kind, PrismRemover, Remover};
 use super::state::{ExportedFile, Named, OutputImage};
+
+/// Longest wait for one deletion when Packer destroys the artifact.
+const DESTROY_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// The Go plugin's builder id; post-processors match on it.
 pub(crate) const BUILDER_ID: &str = "packer.nutanix";
@@ -217,30 +221,26 @@ impl packer_rpc::Artifact for NutanixArtifact {
     }
 
     async fn destroy(&self) -> Result<(), String> {
+        // The same deletions cleanup does, by the same rules of "already gone".
+        let remover = PrismRemover {
+            client: self.client.clone(),
+            timeout: DESTROY_TIMEOUT,
+        };
+        let named = |kind, n: &Named| Entry::requested(kind, &n.uuid, &n.name);
+        let entries = self
+            .images
+            .iter()
+            .map(|i| named(Kind::OutputImage, &i.image))
+            .chain(self.template.iter().map(|t| named(Kind::Template, t)))
+            .chain(self.ova.iter().map(|a| named(Kind::Ova, a)))
+            .chain(self.files.iter().map(|f| {
+                let path = f.path.display().to_string();
+                Entry::requested(Kind::LocalFile, &path, &path)
+            }));
         let mut problems = Vec::new();
-        for i in &self.images {
-            let wait = prism::Wait::new(Duration::from_secs(600));
-            if let Err(e) = self.client.delete_image(&i.image.uuid, &wait).await {
-                problems.push(format!("image '{}' ({}): {e}", i.image.name, i.image.uuid));
-            }
-        }
-        if let Some(t) = &self.template {
-            let wait = prism::Wait::new(Duration::from_secs(600));
-            if let Err(e) = self.client.delete_template(&t.uuid, &wait).await {
-                problems.push(format!("VM template '{}' ({}): {e}", t.name, t.uuid));
-            }
-        }
-        if let Some(a) = &self.ova {
-            let wait = prism::Wait::new(Duration::from_secs(600));
-            if let Err(e) = self.client.delete_ova(&a.uuid, &wait).await {
-                problems.push(format!("OVA '{}' ({}): {e}", a.name, a.uuid));
-            }
-        }
-        for f in &self.files {
-            if let Err(e) = tokio::fs::remove_file(&f.path).await {
-                if e.kind() != std::io::ErrorKind::NotFound {
-                    problems.push(format!("file {}: {e}", f.path.display()));
-                }
+        for entry in entries {
+            if let Err(e) = remover.remove(&entry).await {
+                problems.push(format!("{entry}: {e}"));
             }
         }
         if problems.is_empty() {

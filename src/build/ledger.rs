@@ -263,6 +263,26 @@ impl Ledger {
         self.with(|v| v.retain(|e| e.id != id));
     }
 
+    /// Records an output whose UUID Prism will pick, before its create request is sent;
+    /// returns the placeholder id it is known by until [`Ledger::identify`].
+    pub(crate) fn record_pending(
+        &self,
+        kind: Kind,
+        name: &str,
+        vm_uuid: &str,
+        known_before: Vec<String>,
+    ) -> String {
+        let id = format!("pending-{}", uuid::Uuid::new_v4());
+        let mut entry = Entry::requested(kind, &id, name);
+        entry.pending = Some(Pending {
+            task_uuid: None,
+            vm_uuid: vm_uuid.to_string(),
+            known_before,
+        });
+        self.record(entry);
+        id
+    }
+
     /// Notes the task creating a pending entry.
     pub(crate) fn set_task(&self, id: &str, task_uuid: &str) {
         self.with(|v| {

@@ -162,19 +162,8 @@ async fn one_image(b: &Build, p: &Planned) -> Result<Option<u64>, BuildError> {
     };
     let step = format!("creating image '{}' from disk {}", p.name, p.n);
     let accepted = b
-        .cancellable(async {
-            match b.prism.submit_image(&new, Some(&p.uuid)).await {
-                Ok(a) => Ok(a),
-                Err(e) => {
-                    if matches!(e.status(), Some(400..=499)) {
-                        b.ledger.forget(&p.uuid);
-                    }
-                    Err(b.prism_err(&step, e))
-                }
-            }
-        })
+        .submit_create(&p.uuid, &step, b.prism.submit_image(&new, Some(&p.uuid)))
         .await?;
-    b.ledger.advance(&p.uuid, Stage::Accepted);
     b.wait_task(&accepted.task_uuid, &step, b.cfg.cluster.transfer_timeout())
         .await?;
     b.ledger.advance(&p.uuid, Stage::Ready);

@@ -24,20 +24,8 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
     b.ledger.record(Entry::requested(Kind::Vm, &uuid, &name));
     let step = format!("creating VM '{name}'");
     let accepted = b
-        .cancellable(async {
-            match b.prism.submit_vm(&input).await {
-                Ok(a) => Ok(a),
-                Err(e) => {
-                    // A 4xx is a refusal: nothing was created.
-                    if matches!(e.status(), Some(400..=499)) {
-                        b.ledger.forget(&uuid);
-                    }
-                    Err(b.prism_err(&step, e))
-                }
-            }
-        })
+        .submit_create(&uuid, &step, b.prism.submit_vm(&input))
         .await?;
-    b.ledger.advance(&uuid, Stage::Accepted);
     b.st.vm = Some(Named {
         uuid: uuid.clone(),
         name: name.clone(),

@@ -135,6 +135,29 @@ impl Build {
         prism::Wait::new(timeout).with_cancel(self.cancel.clone())
     }
 
+    /// Sends the create request of an entity already in the ledger under `id` (cancellable):
+    /// a refusal (4xx) proves nothing was made, so the entry is dropped; an accepted request
+    /// moves it to [`Stage::Accepted`](super::ledger::Stage::Accepted).
+    pub(crate) async fn submit_create<T>(
+        &self,
+        id: &str,
+        step: &str,
+        create: impl Future<Output = Result<T, prism::PrismError>>,
+    ) -> Result<T, BuildError> {
+        let accepted = self
+            .cancellable(async {
+                create.await.map_err(|e| {
+                    if matches!(e.status(), Some(400..=499)) {
+                        self.ledger.forget(id);
+                    }
+                    self.prism_err(step, e)
+                })
+            })
+            .await?;
+        self.ledger.advance(id, super::ledger::Stage::Accepted);
+        Ok(accepted)
+    }
+
     /// Looks for something Prism just made until it shows up: Prism Central's lists are fed
     /// asynchronously, so an entity can appear a moment after its task succeeded (the Go plugin
     /// looked for a new OVA for a minute). Polls quickly at first, gives up after

@@ -9,7 +9,7 @@ use prism::OvaDiskFormat;
 use super::template::long_task_timeout;
 use super::Build;
 use crate::build::error::BuildError;
-use crate::build::ledger::{Entry, Kind, Pending, Stage};
+use crate::build::ledger::Kind;
 
 /// The step.
 pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
@@ -32,29 +32,17 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
             vm.name
         ))
         .await;
-    let pending_id = format!("pending-ova-{}", uuid::Uuid::new_v4());
-    let mut entry = Entry::requested(Kind::Ova, &pending_id, &name);
-    entry.pending = Some(Pending {
-        task_uuid: None,
-        vm_uuid: vm.uuid.clone(),
-        known_before: Vec::new(),
-    });
-    b.ledger.record(entry);
+    let pending_id = b
+        .ledger
+        .record_pending(Kind::Ova, &name, &vm.uuid, Vec::new());
     let task = b
-        .cancellable(async {
-            match b.prism.submit_vm_export(&vm.uuid, &name, format).await {
-                Ok(task) => Ok(task),
-                Err(e) => {
-                    if matches!(e.status(), Some(400..=499)) {
-                        b.ledger.forget(&pending_id);
-                    }
-                    Err(b.prism_err(&step, e))
-                }
-            }
-        })
+        .submit_create(
+            &pending_id,
+            &step,
+            b.prism.submit_vm_export(&vm.uuid, &name, format),
+        )
         .await?;
     b.ledger.set_task(&pending_id, &task);
-    b.ledger.advance(&pending_id, Stage::Accepted);
     b.wait_task(&task, &step, long_task_timeout(b)).await?;
 
     let found = b

@@ -258,19 +258,8 @@ async fn from_uri(
     };
     let create = format!("{step}: downloading {uri} into image '{name}'");
     let accepted = b
-        .cancellable(async {
-            match b.prism.submit_image(&new, Some(&uuid)).await {
-                Ok(a) => Ok(a),
-                Err(e) => {
-                    if matches!(e.status(), Some(400..=499)) {
-                        b.ledger.forget(&uuid);
-                    }
-                    Err(b.prism_err(&create, e))
-                }
-            }
-        })
+        .submit_create(&uuid, &create, b.prism.submit_image(&new, Some(&uuid)))
         .await?;
-    b.ledger.advance(&uuid, Stage::Accepted);
     b.wait_task(
         &accepted.task_uuid,
         &create,

@@ -7,7 +7,7 @@ use prism::NewTemplate;
 
 use super::{Build, LONG_TASK_TIMEOUT};
 use crate::build::error::BuildError;
-use crate::build::ledger::{Entry, Kind, Pending, Stage};
+use crate::build::ledger::Kind;
 use crate::build::state::Named;
 
 /// The step.
@@ -47,34 +47,18 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
             .await;
     }
 
-    let pending_id = format!("pending-template-{}", uuid::Uuid::new_v4());
-    let mut entry = Entry::requested(Kind::Template, &pending_id, &name);
-    entry.pending = Some(Pending {
-        task_uuid: None,
-        vm_uuid: vm.uuid.clone(),
-        known_before: before.clone(),
-    });
-    b.ledger.record(entry);
+    let pending_id = b
+        .ledger
+        .record_pending(Kind::Template, &name, &vm.uuid, before.clone());
     let new = NewTemplate {
         name: name.clone(),
         description: b.cfg.template.description.clone(),
         vm_uuid: vm.uuid.clone(),
     };
     let task = b
-        .cancellable(async {
-            match b.prism.submit_template(&new).await {
-                Ok(task) => Ok(task),
-                Err(e) => {
-                    if matches!(e.status(), Some(400..=499)) {
-                        b.ledger.forget(&pending_id);
-                    }
-                    Err(b.prism_err(&step, e))
-                }
-            }
-        })
+        .submit_create(&pending_id, &step, b.prism.submit_template(&new))
         .await?;
     b.ledger.set_task(&pending_id, &task);
-    b.ledger.advance(&pending_id, Stage::Accepted);
     b.wait_task(&task, &step, long_task_timeout(b)).await?;
 
     let newest = b

@@ -50,19 +50,8 @@ pub(crate) async fn upload_local_image(
         categories: Default::default(),
     };
     let accepted = b
-        .cancellable(async {
-            match b.prism.submit_image(&new, Some(&uuid)).await {
-                Ok(a) => Ok(a),
-                Err(e) => {
-                    if matches!(e.status(), Some(400..=499)) {
-                        b.ledger.forget(&uuid);
-                    }
-                    Err(b.prism_err(&step, e))
-                }
-            }
-        })
+        .submit_create(&uuid, &step, b.prism.submit_image(&new, Some(&uuid)))
         .await?;
-    b.ledger.advance(&uuid, Stage::Accepted);
     b.wait_task(&accepted.task_uuid, &step, TASK_TIMEOUT)
         .await?;
 

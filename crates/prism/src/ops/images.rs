@@ -8,8 +8,7 @@ use crate::client::PrismClient;
 use crate::error::PrismError;
 use crate::lookup::LookupSpec;
 use crate::models::{
-    Checksum, DeleteResponse, Image, ImageIntentInput, ImageResources, ImageSpec, ImageType,
-    Metadata, Reference,
+    Checksum, Image, ImageIntentInput, ImageResources, ImageSpec, ImageType, Metadata, Reference,
 };
 use crate::tasks::Wait;
 use crate::transport::Retry;
@@ -193,31 +192,32 @@ impl PrismClient {
         self.delete_entity(&op, &["images", uuid], wait).await
     }
 
-    /// DELETE + wait, shared by images and VMs.
+    /// DELETE + wait, shared by images, VMs and OVAs.
     pub(crate) async fn delete_entity(
         &self,
         op: &str,
         segments: &[&str],
         wait: &Wait,
     ) -> Result<(), PrismError> {
-        let response = self
-            .call::<DeleteResponse>(op, Method::DELETE, segments, None::<&()>, Retry::Idempotent)
+        let answer = self
+            .send(
+                op,
+                Method::DELETE,
+                self.url(segments),
+                None,
+                Retry::Idempotent,
+            )
             .await;
-        let response = match response {
-            Ok(r) => r,
+        let bytes = match answer {
+            Ok(bytes) => bytes,
             Err(e) if e.is_not_found() => {
                 tracing::info!(op, "already gone");
                 return Ok(());
             }
             Err(e) => return Err(e),
         };
-        let task = response
-            .status
-            .as_ref()
-            .and_then(|s| s.execution_context.as_ref())
-            .and_then(|c| c.task_uuid())
-            .map(str::to_string);
-        match task {
+        // VMs and images answer with the v3 intent shape, OVAs with a bare `task_uuid`.
+        match super::ovas::answer_task_uuid(&bytes) {
             Some(task) => {
                 self.wait_task_with(&task, op, wait).await?;
             }

@@ -80,8 +80,9 @@ struct ExportRequest<'a> {
     disk_file_format: OvaDiskFormat,
 }
 
-/// The task uuid of an answer: top-level `task_uuid` (what the export returns), else the
-/// v3 intent form `status.execution_context.task_uuid`. `None` for an empty or task-less body.
+/// The task uuid of an answer: top-level `task_uuid` (what the export and, presumably, the OVA
+/// delete return), else the v3 intent form `status.execution_context.task_uuid` (every v3
+/// delete). `None` for an empty or task-less body.
 pub(crate) fn answer_task_uuid(bytes: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     let read = |v: Option<&serde_json::Value>| {
@@ -202,31 +203,8 @@ impl PrismClient {
     /// v3 intent form, or a 2xx without a task (deleted at once); 404 counts as deleted, so
     /// cleanup can be repeated.
     pub async fn delete_ova(&self, uuid: &str, wait: &Wait) -> Result<(), PrismError> {
-        let op = format!("delete OVA {uuid}");
-        let answer = self
-            .send(
-                &op,
-                Method::DELETE,
-                self.url(&["ovas", uuid]),
-                None,
-                Retry::Idempotent,
-            )
-            .await;
-        let bytes = match answer {
-            Ok(bytes) => bytes,
-            Err(e) if e.is_not_found() => {
-                tracing::info!(op, "already gone");
-                return Ok(());
-            }
-            Err(e) => return Err(e),
-        };
-        match answer_task_uuid(&bytes) {
-            Some(task) => {
-                self.wait_task_with(&task, &op, wait).await?;
-            }
-            None => tracing::info!(op, "Prism returned no deletion task; deleted at once"),
-        }
-        Ok(())
+        self.delete_entity(&format!("delete OVA {uuid}"), &["ovas", uuid], wait)
+            .await
     }
 }
 
