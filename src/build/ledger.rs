@@ -15,11 +15,16 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use packer_rpc::CancellationToken;
+use serde::{Deserialize, Serialize};
+
+use super::journal::Journal;
 
 use super::report::Reporter;
 
 /// What kind of thing an entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum Kind {
     /// The build VM.
     Vm,
@@ -38,7 +43,8 @@ pub(crate) enum Kind {
 }
 
 /// How far the creation got.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum Stage {
     /// The create request is about to be (or was) sent; Prism has not confirmed it.
     Requested,
@@ -49,7 +55,7 @@ pub(crate) enum Stage {
 }
 
 /// One thing the build created.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Entry {
     /// Kind.
     pub(crate) kind: Kind,
@@ -69,7 +75,7 @@ pub(crate) struct Entry {
 
 /// How cleanup finds an output whose UUID Prism assigns, if the build stops before the build
 /// learnt it: wait for the creating task, then look the output up by name and source VM.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Pending {
     /// The creating task, once Prism accepted the request.
     pub(crate) task_uuid: Option<String>,
@@ -227,19 +233,58 @@ pub(crate) struct CleanupReport {
     pub(crate) kept: Vec<(Entry, KeepReason)>,
     /// Entries that could not be deleted, and Prism's (or the OS's) reason.
     pub(crate) failed: Vec<(Entry, String)>,
+    /// The deletion cleanup was waiting for when it was stopped.
+    pub(crate) in_flight: Option<Entry>,
+    /// Entries cleanup would have deleted but never started on, because it was stopped.
+    pub(crate) left: Vec<Entry>,
 }
 
-/// The ledger itself. Shared by steps running concurrently, hence the lock (held only to copy).
+impl CleanupReport {
+    /// What is still on Prism or disk and should not be: failed, interrupted and never-started
+    /// deletions, oldest first.
+    pub(crate) fn leftovers(&self) -> Vec<Entry> {
+        let mut v: Vec<Entry> = self.failed.iter().map(|(e, _)| e.clone()).collect();
+        v.extend(self.in_flight.iter().cloned());
+        v.extend(self.left.iter().cloned());
+        v.reverse();
+        v
+    }
+}
+
+/// The ledger itself. Shared by steps running concurrently, hence the lock (held only to copy
+/// and to write the journal, so the file never runs behind a create request).
 #[derive(Debug, Default)]
 pub(crate) struct Ledger {
     entries: Mutex<Vec<Entry>>,
+    journal: Option<Journal>,
 }
 
 impl Ledger {
+    /// A ledger that also keeps its entries in `journal`.
+    pub(crate) fn journaled(journal: Journal) -> Self {
+        Self {
+            entries: Mutex::default(),
+            journal: Some(journal),
+        }
+    }
+
+    /// Changes the entries, then writes the journal.
     fn with<R>(&self, f: impl FnOnce(&mut Vec<Entry>) -> R) -> R {
-        match self.entries.lock() {
-            Ok(mut g) => f(&mut g),
-            Err(poisoned) => f(&mut poisoned.into_inner()),
+        let mut guard = match self.entries.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let r = f(&mut guard);
+        if let Some(j) = &self.journal {
+            j.write(&guard, false);
+        }
+        r
+    }
+
+    /// The build is over: the journal keeps only what cleanup left behind (`report`), or goes.
+    pub(crate) fn close(&self, report: &CleanupReport) {
+        if let Some(j) = &self.journal {
+            j.write(&report.leftovers(), true);
         }
     }
 
@@ -318,25 +363,43 @@ impl Ledger {
 
     /// A copy of the entries, oldest first.
     pub(crate) fn entries(&self) -> Vec<Entry> {
-        self.with(|v| v.clone())
+        match self.entries.lock() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     /// Deletes (or keeps) every entry, newest first, and says so through `out`. Entries it
     /// handled are removed from the ledger, so running it twice is harmless.
+    ///
+    /// Cleanup ends by `deadline` at the latest, or as soon as `stop` fires (a second Ctrl-C):
+    /// then the deletion in flight and every deletion not yet started are reported as left in
+    /// place, with names and UUIDs, and stay in the ledger.
     pub(crate) async fn cleanup(
         &self,
         outcome: Outcome,
         policy: Policy,
         remover: &dyn Remover,
         out: &Reporter,
+        stop: &CancellationToken,
+        deadline: Duration,
     ) -> CleanupReport {
         let entries = self.entries();
         let vm_kept = entries.iter().any(|e| {
             e.kind == Kind::Vm && decide(e, outcome, policy, false) != Disposition::Delete
         });
+        let ends_at = tokio::time::Instant::now() + deadline;
         let mut report = CleanupReport::default();
+        let mut ended: Option<Interruption> = None;
         for entry in entries.iter().rev() {
-            match decide(entry, outcome, policy, vm_kept) {
+            let disposition = decide(entry, outcome, policy, vm_kept);
+            if ended.is_some() {
+                if disposition == Disposition::Delete {
+                    report.left.push(entry.clone());
+                }
+                continue;
+            }
+            match disposition {
                 Disposition::Keep(reason) => {
                     if reason != KeepReason::Output {
                         out.message(format!("Keeping {entry}: {reason}")).await;
@@ -355,17 +418,36 @@ impl Ledger {
                     } else {
                         out.message(format!("Deleting {entry}...")).await;
                     }
-                    match remover.remove(entry).await {
-                        Ok(()) => report.deleted.push(entry.clone()),
-                        Err(reason) => {
+                    match remove_within(remover, entry, out, stop, ends_at).await {
+                        Ok(Ok(())) => report.deleted.push(entry.clone()),
+                        Ok(Err(reason)) => {
                             out.error(format!("Could not delete {entry}: {reason}"))
                                 .await;
                             report.failed.push((entry.clone(), reason));
+                        }
+                        Err(why) => {
+                            ended = Some(why);
+                            report.in_flight = Some(entry.clone());
+                            continue;
                         }
                     }
                 }
             }
             self.with(|v| v.retain(|e| e.id != entry.id));
+        }
+        if let Some(why) = ended {
+            let mut list: Vec<String> = Vec::new();
+            if let Some(e) = &report.in_flight {
+                list.push(format!(
+                    "{e} (its deletion was requested and may still finish)"
+                ));
+            }
+            list.extend(report.left.iter().map(|e| e.to_string()));
+            out.error(format!(
+                "Cleanup stopped {why}. Left in place, delete by hand: {}",
+                list.join("; ")
+            ))
+            .await;
         }
         if !report.failed.is_empty() {
             let list: Vec<String> = report.failed.iter().map(|(e, _)| e.to_string()).collect();
@@ -377,6 +459,63 @@ impl Ledger {
             .await;
         }
         report
+    }
+}
+
+/// Why cleanup ended before its work was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Interruption {
+    /// A second Ctrl-C.
+    Stopped,
+    /// The cleanup deadline passed.
+    Deadline(Duration),
+}
+
+impl fmt::Display for Interruption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Interruption::Stopped => f.write_str("by a second interrupt"),
+            Interruption::Deadline(d) => {
+                write!(f, "after {} (its deadline)", humantime::format_duration(*d))
+            }
+        }
+    }
+}
+
+/// How long a deletion may run before the user is told a second Ctrl-C stops waiting.
+const STILL_WAITING: Duration = Duration::from_secs(15);
+
+/// One removal, raced against `stop` and the cleanup deadline; says once, after a while, that a
+/// second Ctrl-C stops waiting.
+async fn remove_within(
+    remover: &dyn Remover,
+    entry: &Entry,
+    out: &Reporter,
+    stop: &CancellationToken,
+    ends_at: tokio::time::Instant,
+) -> Result<Result<(), String>, Interruption> {
+    let removal = remover.remove(entry);
+    tokio::pin!(removal);
+    let started = tokio::time::Instant::now();
+    let notice = tokio::time::sleep(STILL_WAITING);
+    tokio::pin!(notice);
+    let mut noticed = false;
+    loop {
+        tokio::select! {
+            biased;
+            _ = stop.cancelled() => return Err(Interruption::Stopped),
+            _ = tokio::time::sleep_until(ends_at) => {
+                return Err(Interruption::Deadline(ends_at.saturating_duration_since(started)));
+            }
+            r = &mut removal => return Ok(r),
+            _ = &mut notice, if !noticed => {
+                noticed = true;
+                out.message(format!(
+                    "Still waiting for Prism to delete {entry}; press Ctrl-C again to stop waiting and leave it"
+                ))
+                .await;
+            }
+        }
     }
 }
 
@@ -653,6 +792,8 @@ mod tests {
     struct FakeRemover {
         removed: Mutex<Vec<String>>,
         fail: Vec<String>,
+        /// Ids whose deletion never ends (a delete queued behind a hung create).
+        hang: Vec<String>,
     }
 
     #[async_trait]
@@ -660,6 +801,9 @@ mod tests {
         async fn remove(&self, entry: &Entry) -> Result<(), String> {
             if self.fail.contains(&entry.id) {
                 return Err("INVALID_ARGUMENT: in use".into());
+            }
+            if self.hang.contains(&entry.id) {
+                std::future::pending::<()>().await;
             }
             self.removed.lock().unwrap().push(entry.id.clone());
             Ok(())
@@ -672,6 +816,12 @@ mod tests {
             Reporter::new(Arc::new(console.clone()), Vec::new()),
             console,
         )
+    }
+
+    const LONG: Duration = Duration::from_secs(600);
+
+    fn never() -> CancellationToken {
+        CancellationToken::new()
     }
 
     fn named(kind: Kind, id: &str, stage: Stage) -> Entry {
@@ -703,7 +853,9 @@ mod tests {
             ..FakeRemover::default()
         };
         let (out, console) = reporter();
-        let report = ledger.cleanup(Failed, CLEANUP, &remover, &out).await;
+        let report = ledger
+            .cleanup(Failed, CLEANUP, &remover, &out, &never(), LONG)
+            .await;
         assert_eq!(*remover.removed.lock().unwrap(), vec!["img", "vm", "src"]);
         assert_eq!(report.failed.len(), 1);
         assert_eq!(report.failed[0].0.id, "cd");
@@ -734,7 +886,9 @@ mod tests {
             vm_retain: true,
             ..CLEANUP
         };
-        let report = ledger.cleanup(Succeeded, policy, &remover, &out).await;
+        let report = ledger
+            .cleanup(Succeeded, policy, &remover, &out, &never(), LONG)
+            .await;
         assert!(remover.removed.lock().unwrap().is_empty());
         assert_eq!(report.kept.len(), 3);
         let text = console.text();
@@ -756,7 +910,9 @@ mod tests {
         ledger.record(named(Kind::Vm, "vm", Stage::Requested));
         let remover = FakeRemover::default();
         let (out, console) = reporter();
-        ledger.cleanup(Cancelled, CLEANUP, &remover, &out).await;
+        ledger
+            .cleanup(Cancelled, CLEANUP, &remover, &out, &never(), LONG)
+            .await;
         assert_eq!(*remover.removed.lock().unwrap(), vec!["vm"]);
         assert!(console
             .text()
@@ -777,5 +933,75 @@ mod tests {
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].stage, Stage::Ready);
         assert!(!entries[0].attached);
+    }
+    /// The defect: a deletion queued behind a hung create waited forever and a second Ctrl-C
+    /// did nothing. Now the stop token ends cleanup at once and names what is left.
+    #[tokio::test]
+    async fn a_second_interrupt_abandons_a_hung_deletion_and_names_what_is_left() {
+        let ledger = Ledger::default();
+        ledger.record(named(Kind::SourceImage, "src", Stage::Accepted));
+        ledger.record(named(Kind::CdImage, "cd", Stage::Ready));
+        ledger.record(named(Kind::Vm, "vm", Stage::Accepted));
+        let remover = FakeRemover {
+            hang: vec!["vm".into()],
+            ..FakeRemover::default()
+        };
+        let (out, console) = reporter();
+        let stop = CancellationToken::new();
+        let fire = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            fire.cancel();
+        });
+        let report = tokio::time::timeout(
+            Duration::from_secs(30),
+            ledger.cleanup(Cancelled, CLEANUP, &remover, &out, &stop, LONG),
+        )
+        .await
+        .expect("cleanup must end when stopped");
+        assert!(remover.removed.lock().unwrap().is_empty());
+        assert_eq!(report.in_flight.as_ref().map(|e| e.id.as_str()), Some("vm"));
+        let left: Vec<&str> = report.left.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(left, ["cd", "src"]);
+        let text = console.text();
+        assert!(
+            text.contains("Cleanup stopped by a second interrupt. Left in place, delete by hand: VM 'vm' (vm) (its deletion was requested and may still finish); CD image 'cd' (cd); source image 'src' (src)"),
+            "{text}"
+        );
+        // What is left stays in the ledger (for the crash-safe journal).
+        assert_eq!(ledger.entries().len(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cleanup_ends_at_its_deadline_and_says_so() {
+        let ledger = Ledger::default();
+        ledger.record(named(Kind::OutputImage, "img", Stage::Ready));
+        ledger.record(named(Kind::Vm, "vm", Stage::Accepted));
+        let remover = FakeRemover {
+            hang: vec!["vm".into()],
+            ..FakeRemover::default()
+        };
+        let (out, console) = reporter();
+        let report = ledger
+            .cleanup(
+                Failed,
+                CLEANUP,
+                &remover,
+                &out,
+                &never(),
+                Duration::from_secs(60),
+            )
+            .await;
+        assert_eq!(report.in_flight.as_ref().map(|e| e.id.as_str()), Some("vm"));
+        let text = console.text();
+        assert!(
+            text.contains("Still waiting for Prism to delete VM 'vm' (vm); press Ctrl-C again"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Cleanup stopped after 1m (its deadline)"),
+            "{text}"
+        );
+        assert!(text.contains("image 'img' (img)"), "{text}");
     }
 }

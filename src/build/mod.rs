@@ -17,7 +17,9 @@ mod client;
 mod comm;
 mod error;
 mod hookdata;
+mod interrupts;
 mod ip;
+mod journal;
 mod ledger;
 mod report;
 mod spec;
@@ -44,6 +46,10 @@ use steps::{Build, Hooks, PackerHooks, Step};
 /// Longest wait for one deletion at cleanup.
 const DELETE_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// Longest cleanup, all deletions together: a deletion Prism queues behind a hung task must not
+/// hold the build forever (a second Ctrl-C ends it sooner).
+const CLEANUP_DEADLINE: Duration = Duration::from_secs(900);
+
 /// `Builder.Run` for a prepared configuration.
 pub(crate) async fn run(cfg: Config, ctx: RunContext) -> Result<Option<Arc<dyn Artifact>>, String> {
     let console: Arc<dyn Console> = Arc::new(PackerConsole(ctx.ui.clone()));
@@ -57,7 +63,14 @@ pub(crate) async fn run(cfg: Config, ctx: RunContext) -> Result<Option<Arc<dyn A
             return Err(message);
         }
     };
-    let finished = execute(cfg, client, console, hooks, ctx.cancel, run_uuid).await?;
+    let stop_cleanup = interrupts::watch(ctx.cancel.clone());
+    let ends = Ends {
+        cancel: ctx.cancel,
+        stop_cleanup,
+        cleanup_deadline: CLEANUP_DEADLINE,
+        journal_dir: journal::default_dir(),
+    };
+    let finished = execute(cfg, client, console, hooks, ends, run_uuid).await?;
     Ok(finished.map(|a| a as Arc<dyn Artifact>))
 }
 
@@ -85,16 +98,50 @@ impl OnError {
     }
 }
 
+/// How a build can be ended early.
+pub(crate) struct Ends {
+    /// Packer cancelled the build (Ctrl-C).
+    pub(crate) cancel: CancellationToken,
+    /// Stop cleaning up (a second Ctrl-C): leave the rest and name it.
+    pub(crate) stop_cleanup: CancellationToken,
+    /// Longest cleanup.
+    pub(crate) cleanup_deadline: Duration,
+    /// Where the ledger is journaled for crash-safe cleanup (none: not journaled).
+    pub(crate) journal_dir: Option<std::path::PathBuf>,
+}
+
 /// The whole build with its dependencies given: the seam the in-process tests use.
 pub(crate) async fn execute(
     cfg: Config,
     client: prism::PrismClient,
     console: Arc<dyn Console>,
     hooks: Arc<dyn Hooks>,
-    cancel: CancellationToken,
+    ends: Ends,
     run_uuid: String,
 ) -> Result<Option<Arc<NutanixArtifact>>, String> {
+    let Ends {
+        cancel,
+        stop_cleanup,
+        cleanup_deadline,
+        journal_dir,
+    } = ends;
     let out = Reporter::new(console, cfg.secrets());
+    let ledger = match &journal_dir {
+        Some(dir) => {
+            report_dead_runs(&out, dir).await;
+            let prism = format!(
+                "{}:{}",
+                cfg.cluster.nutanix_endpoint, cfg.cluster.nutanix_port
+            );
+            Ledger::journaled(journal::Journal::new(
+                dir,
+                &run_uuid,
+                &cfg.packer.packer_build_name,
+                prism,
+            ))
+        }
+        None => Ledger::default(),
+    };
     let mut b = Build {
         cfg: Arc::new(cfg),
         prism: client,
@@ -102,14 +149,17 @@ pub(crate) async fn execute(
         cancel,
         hooks,
         st: state::BuildState::default(),
-        ledger: Arc::new(Ledger::default()),
+        ledger: Arc::new(ledger),
         run_uuid,
         ssh: None,
         http: None,
+        started: std::time::Instant::now(),
     };
 
     let mut failure: Option<(Step, BuildError)> = None;
+    let mut last = Step::Preflight;
     for step in steps::plan(&b.cfg) {
+        last = step;
         if b.cancel.is_cancelled() {
             failure = Some((step, BuildError::Cancelled));
             break;
@@ -137,6 +187,11 @@ pub(crate) async fn execute(
         }
     }
 
+    if failure.is_none() && b.cancel.is_cancelled() {
+        // Cancelled after the last step: Packer drops an artifact returned after its context
+        // was cancelled (never printed, never destroyed), so this build ends cancelled too.
+        failure = Some((last, BuildError::Cancelled));
+    }
     let outcome = match &failure {
         None => Outcome::Succeeded,
         Some((_, BuildError::Cancelled)) => Outcome::Cancelled,
@@ -168,8 +223,44 @@ pub(crate) async fn execute(
         client: b.prism.clone(),
         timeout: DELETE_TIMEOUT,
     };
-    let report = b.ledger.cleanup(outcome, policy, &remover, &b.out).await;
-
+    let mut report = b
+        .ledger
+        .cleanup(
+            outcome,
+            policy,
+            &remover,
+            &b.out,
+            &stop_cleanup,
+            cleanup_deadline,
+        )
+        .await;
+    if outcome == Outcome::Succeeded && b.cancel.is_cancelled() {
+        // Cancelled while the successful build was cleaning up: its outputs would be dropped
+        // by Packer unnamed, so they go the way of any cancelled build's, and say so.
+        let late = Some((last, BuildError::Cancelled));
+        let (keep_on_error, _) = after_failure(&b, late.as_ref()).await;
+        for (entry, _) in report.kept.drain(..) {
+            b.ledger.record(entry);
+        }
+        let policy = Policy {
+            keep_on_error,
+            ..policy
+        };
+        report = b
+            .ledger
+            .cleanup(
+                Outcome::Cancelled,
+                policy,
+                &remover,
+                &b.out,
+                &stop_cleanup,
+                cleanup_deadline,
+            )
+            .await;
+        b.ledger.close(&report);
+        return Err(BuildError::Cancelled.to_string());
+    }
+    b.ledger.close(&report);
     if let Some((_, e)) = failure {
         return Err(b.out.redact(&e.to_string()));
     }
@@ -228,6 +319,45 @@ pub(crate) async fn execute(
         return Ok(None);
     }
     Ok(Some(Arc::new(artifact)))
+}
+
+/// Names what builds that never finished (killed plugin) or could not clean up left behind,
+/// and removes their partial downloads.
+async fn report_dead_runs(out: &Reporter, dir: &std::path::Path) {
+    let dir = dir.to_path_buf();
+    let found = tokio::task::spawn_blocking(move || journal::leftovers(&dir))
+        .await
+        .unwrap_or_default();
+    for left in found {
+        let run = &left.record.run;
+        for part in &left.removed_parts {
+            out.message(format!(
+                "Removed {} (a partial download of build '{}', started {}, that did not finish)",
+                part.display(),
+                run.build_name,
+                run.started_at
+            ))
+            .await;
+        }
+        if left.record.entries.is_empty() {
+            continue;
+        }
+        let how = if left.record.finished {
+            "could not remove"
+        } else {
+            "was stopped before it could clean up (the plugin process ended) and may have left"
+        };
+        let list: Vec<String> = left.record.entries.iter().map(|e| e.to_string()).collect();
+        out.error(format!(
+            "Warning: build '{}' (started {}, on Prism Central {}) {how}: {}. Delete them by hand; the list is in {}",
+            run.build_name,
+            run.started_at,
+            run.prism,
+            list.join(", "),
+            left.path.display()
+        ))
+        .await;
+    }
 }
 
 /// What `-on-error` asks for after a failure or cancel: `(keep everything, run the

@@ -88,6 +88,66 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
         });
     }
     b.st.images = images;
+    for p in &planned {
+        same_name_rivals(b, p).await?;
+    }
+    Ok(())
+}
+
+/// Slack for comparing Prism's creation times (whole seconds) with our own clock.
+const CLOCK_SLACK: chrono::Duration = chrono::Duration::seconds(2);
+
+/// Another build with the same image_name makes images of the same name: Prism allows it, and
+/// the images then cannot be told apart by name. After our image exists, look for others of
+/// its name made since this build started (in Prism's clock: our image's creation time minus
+/// how long the build has run): warn, or fail with `fail_if_image_exists`.
+async fn same_name_rivals(b: &Build, p: &Planned) -> Result<(), BuildError> {
+    let step = format!("checking for other images named '{}'", p.name);
+    let listed = b
+        .cancellable(async {
+            b.prism
+                .images_named(&p.name)
+                .await
+                .map_err(|e| b.prism_err(&step, e))
+        })
+        .await?;
+    let created = |i: &prism::models::Image| {
+        i.metadata
+            .creation_time
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    };
+    let ours = listed.iter().find(|i| i.uuid() == p.uuid).and_then(created);
+    let ran = chrono::Duration::from_std(b.started.elapsed()).unwrap_or(chrono::TimeDelta::MAX);
+    let since = ours.and_then(|t| t.checked_sub_signed(ran + CLOCK_SLACK));
+    let others: Vec<&prism::models::Image> = listed.iter().filter(|i| i.uuid() != p.uuid).collect();
+    if b.cfg.fail_if_image_exists && !others.is_empty() {
+        let uuids: Vec<&str> = others.iter().map(|i| i.uuid()).collect();
+        return Err(BuildError::unexpected(
+            "fail_if_image_exists",
+            format!(
+                "another image named {} appeared while this build ran ({}); please use a unique name",
+                p.name,
+                uuids.join(", ")
+            ),
+        ));
+    }
+    let rivals: Vec<String> = others
+        .iter()
+        .filter(|i| matches!((created(i), since), (Some(t), Some(s)) if t >= s))
+        .map(|i| i.uuid().to_string())
+        .collect();
+    if !rivals.is_empty() {
+        b.out
+            .error(format!(
+                "Warning: {} other image(s) named '{}' appeared while this build ran ({}); another build may be using the same image_name. This build's image is {}",
+                rivals.len(),
+                p.name,
+                rivals.join(", "),
+                p.uuid
+            ))
+            .await;
+    }
     Ok(())
 }
 

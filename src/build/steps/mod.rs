@@ -87,6 +87,8 @@ pub(crate) struct Build {
     pub(crate) ssh: Option<Arc<super::comm::SshAdapter>>,
     /// The HTTP server and how the VM reaches it, while it runs.
     pub(crate) http: Option<(cdrom::HttpServer, super::hookdata::HttpInfo)>,
+    /// When the build started.
+    pub(crate) started: std::time::Instant,
 }
 
 /// Longest wait for an ordinary Prism task (the Go plugin's v3 limit).

@@ -11,6 +11,8 @@ use prism_sim::inventory::defaults;
 use prism_sim::{Fault, SimConfig, SimHandle, Simulator};
 use serde_json::{json, Value};
 
+mod defects;
+
 use super::artifact::NutanixArtifact;
 use super::report::testing::RecordingConsole;
 use super::steps::Hooks;
@@ -120,6 +122,16 @@ fn template(extra: Value) -> Value {
     body
 }
 
+/// A build's ends with only Packer's cancel in play.
+fn ends(cancel: CancellationToken) -> super::Ends {
+    super::Ends {
+        cancel,
+        stop_cleanup: CancellationToken::new(),
+        cleanup_deadline: Duration::from_secs(900),
+        journal_dir: None,
+    }
+}
+
 impl Harness {
     fn config(&self, body: Value, on_error: &str) -> nutanix_config::Config {
         let packer = packer_schema::PackerVars {
@@ -155,7 +167,7 @@ impl Harness {
             self.client(),
             Arc::new(self.console.clone()),
             self.hooks.clone(),
-            cancel,
+            ends(cancel),
             "run-uuid".into(),
         )
         .await
@@ -565,7 +577,7 @@ async fn debug_mode_pauses_after_every_step() {
         h.client(),
         Arc::new(h.console.clone()),
         h.hooks.clone(),
-        CancellationToken::new(),
+        ends(CancellationToken::new()),
         String::new(),
     )
     .await
