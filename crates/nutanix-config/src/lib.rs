@@ -36,6 +36,7 @@ pub use config::{
     TemplateConfig, VmClean, VmConfig, VmDisk, VmNic, Vtpm, WaitIpConfig, WinRmConfig,
     API_KEY_USERNAME,
 };
+pub use checks::expand_user;
 pub use duration::{parse_go_duration, DurationError};
 pub use errors::{ConfigError, ConfigErrors};
 pub use generated::GENERATED_VARS;
