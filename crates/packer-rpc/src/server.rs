@@ -15,6 +15,11 @@ use crate::codec::{self, go_errors, ResponseHeader, ERROR_BODY};
 use crate::conn::{spawn_writer, ReadError, ValueReader};
 use crate::error::ServeError;
 
+/// Calls read from one stream but not yet answered on the wire, at most.
+pub const MAX_CALLS_PER_STREAM: usize = 64;
+/// Encoded reply bytes waiting for one stream, beyond which no further request is read.
+pub const MAX_QUEUED_REPLY_BYTES: usize = 1024 * 1024;
+
 /// How a method call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallError {
