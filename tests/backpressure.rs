@@ -336,10 +336,11 @@ fn a_client_that_takes_no_replies_cannot_grow_the_plugin() {
     while sent < reqs.len() && started.elapsed() < HANG_GUARD {
         peak = peak.max(plugin.rss_kib());
         sent += client.send_within_window(&reqs[sent..]);
-        if !client.wait(SETTLE, |r| r.send_window > 0) && plugin.idle_for_a_while() {
-            if client.shared.lock().send_window == 0 {
-                break; // no credit, and the plugin idle: it stopped reading
-            }
+        let stalled = !client.wait(SETTLE, |r| r.send_window > 0)
+            && plugin.idle_for_a_while()
+            && client.shared.lock().send_window == 0;
+        if stalled {
+            break; // no credit, and the plugin idle: it stopped reading
         }
         assert!(client.closed().is_none(), "{:?}", client.closed());
     }
