@@ -76,9 +76,10 @@ impl Registry {
 /// then waits for calls in flight, writes their replies and closes the stream, like Go's
 /// `ServeCodec`. A stream that is not net/rpc ends serving with an error (after the same drain).
 ///
-/// Backpressure: a request is read only while the stream's [`ReplyBudget`] has room, so a peer
-/// that does not take our replies (no yamux credit) stops being read, and its requests wait in
-/// its own window instead of our memory. A call that completes without waiting is answered at
+/// Backpressure: a request is read only while the stream has room (fewer than
+/// [`MAX_CALLS_PER_STREAM`] calls unanswered on the wire, under [`MAX_QUEUED_REPLY_BYTES`] of
+/// queued replies), so a peer that does not take our replies (no yamux credit) stops being read,
+/// and its requests wait in its own window instead of our memory. A call that completes without waiting is answered at
 /// once, before the next request is read, so such replies keep the order of their requests.
 pub async fn serve<S>(stream: S, registry: Registry, name: &str) -> Result<(), ServeError>
 where
