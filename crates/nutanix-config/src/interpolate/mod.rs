@@ -41,7 +41,7 @@ impl TemplateError {
 }
 
 /// What template functions can see. Time is an input so rendering is deterministic in tests.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Context {
     /// `packer_user_variables` (legacy JSON templates). `None` when the template kind has none (HCL2),
     /// which makes `{{user}}` an error pointing to `var.<name>`.

@@ -1,0 +1,249 @@
+//! `boot_command` and its timing options, typed.
+//!
+//! The command's templates (`{{ .HTTPIP }}`, `{{ .HTTPPort }}`, `{{ .Name }}`) need data that only
+//! exists once the build runs, so the option keeps its elements as written together with the
+//! template context of Prepare (user variables, build name, clock). Prepare then checks it the
+//! way the build will use it: rendered with stand-in values and parsed by the `boot-command`
+//! crate, so a malformed command is a `packer validate` error naming `boot_command[i]`, the line
+//! and column, and the text. At build time [`BootCommand::parse`] renders the joined elements once
+//! with the real values (as Packer's builders do) and returns the typed [`Command`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use boot_command::{Command, ParseError, ParseErrors, Position};
+use chrono::DateTime;
+use packer_schema::CtyType;
+use serde_json::Value;
+
+use crate::decl::{AttrValue, Cx};
+use crate::duration::parse_go_duration;
+use crate::errors::ConfigError;
+use crate::interpolate::{self, TemplateError};
+
+/// What `{{ .HTTPIP }}`, `{{ .HTTPPort }}` and `{{ .Name }}` stand for in `boot_command`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootData {
+    /// The address of the build's HTTP server as the VM reaches it (`""` without a server).
+    pub http_ip: String,
+    /// Its port (`0` without a server, as Packer's builders render it).
+    pub http_port: u16,
+    /// The VM's name (`vm_name`).
+    pub name: String,
+}
+
+impl BootData {
+    fn map(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("HTTPIP".to_string(), self.http_ip.clone()),
+            ("HTTPPort".to_string(), self.http_port.to_string()),
+            ("Name".to_string(), self.name.clone()),
+        ])
+    }
+}
+
+/// Why a boot command could not be turned into keys at build time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BootCommandError {
+    /// A `{{ ... }}` template failed to render.
+    #[error("boot_command: template error: {0}")]
+    Template(#[from] TemplateError),
+    /// The rendered command is not valid (positions refer to the joined, rendered command).
+    #[error("boot_command: {0}")]
+    Parse(#[from] ParseErrors),
+}
+
+/// `boot_command`: the elements as written, and what is needed to render them later.
+#[derive(Clone, PartialEq, Default)]
+pub struct BootCommand {
+    elements: Vec<String>,
+    /// Prepare's template context (never has build data); `None` only when the option is unset.
+    tpl: Option<Box<interpolate::Context>>,
+}
+
+impl fmt::Debug for BootCommand {
+    // The context holds user variables, some of which may be secrets: show only the elements.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("BootCommand").field(&self.elements).finish()
+    }
+}
+
+impl BootCommand {
+    /// The elements as written in the template, templates unrendered.
+    pub fn elements(&self) -> &[String] {
+        &self.elements
+    }
+
+    /// Whether there is nothing to type.
+    pub fn is_empty(&self) -> bool {
+        self.elements.is_empty()
+    }
+
+    /// The command Packer would type: the elements joined with `""` and rendered once with
+    /// `data`.
+    pub fn render(&self, data: &BootData) -> Result<String, TemplateError> {
+        interpolate::render(&self.elements.concat(), &self.context(data))
+    }
+
+    /// Renders with `data` and parses: the steps to type. Prepare has already checked the command
+    /// with stand-in values, so this fails only if the real values change its meaning (a
+    /// `<wait{{ .HTTPPort }}>`, say).
+    pub fn parse(&self, data: &BootData) -> Result<Command, BootCommandError> {
+        Ok(boot_command::parse(&self.render(data)?)?)
+    }
+
+    fn context(&self, data: &BootData) -> interpolate::Context {
+        let mut ctx = match &self.tpl {
+            Some(t) => (**t).clone(),
+            None => interpolate::Context::at(DateTime::UNIX_EPOCH),
+        };
+        ctx.data = Some(data.map());
+        ctx
+    }
+
+    /// Prepare's check: render each element with `data` and parse the whole, reporting problems
+    /// against the element they are in. Returns warnings for characters that Packer sends as
+    /// keysyms no keyboard has.
+    pub(crate) fn check(&self, data: &BootData, cx: &mut Cx) {
+        let ctx = self.context(data);
+        let mut rendered = Vec::with_capacity(self.elements.len());
+        for (i, e) in self.elements.iter().enumerate() {
+            match interpolate::render(e, &ctx) {
+                Ok(r) => rendered.push(r),
+                Err(err) => cx.error(ConfigError::Template {
+                    path: format!("boot_command[{i}]"),
+                    message: err.to_string(),
+                }),
+            }
+        }
+        if rendered.len() != self.elements.len() {
+            return;
+        }
+        // The build renders the joined elements once; that is the text to check.
+        let whole = match self.render(data) {
+            Ok(w) => w,
+            Err(err) => {
+                cx.error(ConfigError::Template {
+                    path: "boot_command".to_string(),
+                    message: err.to_string(),
+                });
+                return;
+            }
+        };
+        // It equals the elements rendered one by one unless a trim marker (`{{-`) reaches across
+        // elements; then positions can only refer to the whole command.
+        let per_element = rendered.concat() == whole;
+        let locate = |offset: usize| -> (String, Position, bool) {
+            let mut start = 0;
+            for (i, r) in rendered.iter().enumerate() {
+                let end = start + r.len();
+                if per_element && offset < end {
+                    let templated = self.elements.get(i).is_some_and(|e| e.contains("{{"));
+                    return (
+                        format!("boot_command[{i}]"),
+                        Position::of(r, offset - start),
+                        templated,
+                    );
+                }
+                start = end;
+            }
+            (
+                "boot_command".to_string(),
+                Position::of(&whole, offset),
+                true,
+            )
+        };
+        match boot_command::parse(&whole) {
+            Err(errors) => {
+                for e in errors.0 {
+                    let (path, pos, templated) = locate(e.span.start);
+                    cx.error(ConfigError::invalid(path, describe(&e, pos, templated)));
+                }
+            }
+            Ok(command) => {
+                for (span, c) in command.chars_without_keysym() {
+                    let (path, pos, _) = locate(span.start);
+                    cx.warnings.push(format!(
+                        "{path}: {pos}: {} is sent as keysym 0x{:X}, which no key produces; VNC servers usually ignore it{}",
+                        shown(c),
+                        u32::from(c),
+                        if c.is_control() { " (write <enter>, <tab>, ... for keys)" } else { "" }
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn describe(e: &ParseError, pos: Position, templated: bool) -> String {
+    let at = if templated {
+        format!("{pos} of the rendered text")
+    } else {
+        pos.to_string()
+    };
+    format!("invalid boot command at {at}: {}", e.problem())
+}
+
+fn shown(c: char) -> String {
+    if c.is_control() {
+        format!("the control character {c:?}")
+    } else {
+        format!("{c:?}")
+    }
+}
+
+impl AttrValue for BootCommand {
+    fn cty() -> CtyType {
+        <Vec<String> as AttrValue>::cty()
+    }
+    fn decode(v: &Value, at: &str, cx: &mut Cx) -> Option<Self> {
+        let elements = <Vec<String> as AttrValue>::decode(v, at, cx)?;
+        Some(BootCommand {
+            elements,
+            tpl: Some(Box::new(cx.tpl.clone())),
+        })
+    }
+    fn is_unset(&self) -> bool {
+        self.elements.is_empty()
+    }
+}
+
+/// `boot_wait`: how long to wait after the VM starts before typing. As in Packer's SDK a negative
+/// value is accepted and means no wait (the SDK's way to ask for zero, since its default is 10s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BootWait(pub Duration);
+
+impl BootWait {
+    /// The wait; zero means type at once.
+    pub fn duration(self) -> Duration {
+        self.0
+    }
+}
+
+impl AttrValue for BootWait {
+    fn cty() -> CtyType {
+        CtyType::String
+    }
+    fn decode(v: &Value, at: &str, cx: &mut Cx) -> Option<Self> {
+        let s = cx.text(v, at)?;
+        if cx.is_unknown(&s) {
+            return None;
+        }
+        match parse_go_duration(&s) {
+            Ok(n) => Some(BootWait(Duration::from_nanos(
+                u64::try_from(n).unwrap_or(0),
+            ))),
+            Err(e) => {
+                cx.error(ConfigError::invalid(
+                    at,
+                    format!("{e}; use Go duration syntax such as \"10s\" or \"1m30s\""),
+                ));
+                None
+            }
+        }
+    }
+    fn is_unset(&self) -> bool {
+        self.0.is_zero()
+    }
+}
