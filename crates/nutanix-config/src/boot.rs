@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use boot_command::{Command, ParseError, ParseErrors, Position};
+use boot_command::{Command, ParseErrors, Position};
 use chrono::DateTime;
 use packer_schema::CtyType;
 use serde_json::Value;
@@ -102,28 +102,30 @@ impl BootCommand {
         ctx
     }
 
-    /// Prepare's check: render each element with `data` and parse the whole, reporting problems
-    /// against the element they are in. Returns warnings for characters that Packer sends as
-    /// keysyms no keyboard has.
+    /// Prepare's check: render with `data` and parse, as the build will, reporting each problem
+    /// in the element and at the line and column where the user wrote the offending text. Adds
+    /// warnings for characters that Packer sends as keysyms no keyboard has.
     pub(crate) fn check(&self, data: &BootData, cx: &mut Cx) {
         let ctx = self.context(data);
-        let mut rendered = Vec::with_capacity(self.elements.len());
+        // Template errors are found element by element, so that they can name one.
+        let mut failed = false;
         for (i, e) in self.elements.iter().enumerate() {
-            match interpolate::render(e, &ctx) {
-                Ok(r) => rendered.push(r),
-                Err(err) => cx.error(ConfigError::Template {
+            if let Err(err) = interpolate::render(e, &ctx) {
+                failed = true;
+                cx.error(ConfigError::Template {
                     path: format!("boot_command[{i}]"),
                     message: err.to_string(),
-                }),
+                });
             }
         }
-        if rendered.len() != self.elements.len() {
+        if failed {
             return;
         }
-        // The build renders the joined elements once; that is the text to check.
-        let whole = match self.render(data) {
-            Ok(w) => w,
+        let source = self.elements.concat();
+        let (whole, pieces) = match interpolate::render_traced(&source, &ctx) {
+            Ok(r) => r,
             Err(err) => {
+                // Only a trim marker or comment reaching across elements gets here.
                 cx.error(ConfigError::Template {
                     path: "boot_command".to_string(),
                     message: err.to_string(),
@@ -131,58 +133,54 @@ impl BootCommand {
                 return;
             }
         };
-        // It equals the elements rendered one by one unless a trim marker (`{{-`) reaches across
-        // elements; then positions can only refer to the whole command.
-        let per_element = rendered.concat() == whole;
-        let locate = |offset: usize| -> (String, Position, bool) {
+        // Where output offset `at` was written: the element, and the line and column in it.
+        let locate = |at: usize| -> (String, String) {
+            let (src, literal) = interpolate::source_offset(&pieces, at);
             let mut start = 0;
-            for (i, r) in rendered.iter().enumerate() {
-                let end = start + r.len();
-                if per_element && offset < end {
-                    let templated = self.elements.get(i).is_some_and(|e| e.contains("{{"));
-                    return (
-                        format!("boot_command[{i}]"),
-                        Position::of(r, offset - start),
-                        templated,
-                    );
+            for (i, e) in self.elements.iter().enumerate() {
+                if src < start + e.len() {
+                    let pos = Position::of(e, src - start);
+                    let note = if literal {
+                        ""
+                    } else {
+                        " (in what the template there renders to)"
+                    };
+                    return (format!("boot_command[{i}]"), format!("{pos}{note}"));
                 }
-                start = end;
+                start += e.len();
             }
             (
                 "boot_command".to_string(),
-                Position::of(&whole, offset),
-                true,
+                Position::of(&whole, at).to_string(),
             )
         };
         match boot_command::parse(&whole) {
             Err(errors) => {
                 for e in errors.0 {
-                    let (path, pos, templated) = locate(e.span.start);
-                    cx.error(ConfigError::invalid(path, describe(&e, pos, templated)));
+                    let (path, at) = locate(e.span.start);
+                    cx.error(ConfigError::invalid(
+                        path,
+                        format!("invalid boot command at {at}: {}", e.problem()),
+                    ));
                 }
             }
             Ok(command) => {
                 for (span, c) in command.chars_without_keysym() {
-                    let (path, pos, _) = locate(span.start);
+                    let (path, at) = locate(span.start);
+                    let hint = if c.is_control() {
+                        " (write <enter>, <tab>, ... for keys)"
+                    } else {
+                        ""
+                    };
                     cx.warnings.push(format!(
-                        "{path}: {pos}: {} is sent as keysym 0x{:X}, which no key produces; VNC servers usually ignore it{}",
+                        "{path}: {at}: {} is sent as keysym 0x{:X}, which no key produces; VNC servers usually ignore it{hint}",
                         shown(c),
                         u32::from(c),
-                        if c.is_control() { " (write <enter>, <tab>, ... for keys)" } else { "" }
                     ));
                 }
             }
         }
     }
-}
-
-fn describe(e: &ParseError, pos: Position, templated: bool) -> String {
-    let at = if templated {
-        format!("{pos} of the rendered text")
-    } else {
-        pos.to_string()
-    };
-    format!("invalid boot command at {at}: {}", e.problem())
 }
 
 fn shown(c: char) -> String {

@@ -59,8 +59,7 @@ fn a_malformed_command_is_an_error_naming_the_element_and_position() {
             ["boot_command[1]: invalid boot command at line 2, column 6: <wait-1s> must wait longer than zero (got -1s)"]
         );
     }
-    // Every problem, each in its element; positions in a templated element refer to its
-    // rendered text.
+    // Every problem, each in its element, at the place it is written even after a template.
     let body = patched(&json!({"boot_command": [
         "{{ .Name }}<wait0s>",
         "<wait99999999999999999999>",
@@ -69,7 +68,7 @@ fn a_malformed_command_is_an_error_naming_the_element_and_position() {
     assert_eq!(
         errors_of(TemplateKind::Hcl2, &body),
         [
-            "boot_command[0]: invalid boot command at line 1, column 16 of the rendered text: <wait0s> must wait longer than zero (got 0ns)",
+            "boot_command[0]: invalid boot command at line 1, column 12: <wait0s> must wait longer than zero (got 0ns)",
             "boot_command[1]: invalid boot command at line 1, column 6: 99999999999999999999 is too large for a number of seconds to wait",
             "boot_command[2]: invalid boot command at line 1, column 6: \"1h-30m\" is not a valid wait: unknown unit \"h-\" in duration \"1h-30m\"",
         ]
@@ -89,11 +88,23 @@ fn elements_are_joined_before_parsing() {
         errors_of(TemplateKind::Hcl2, &body),
         ["boot_command[0]: invalid boot command at line 1, column 3: <wait0s> must wait longer than zero (got 0ns)"]
     );
-    // When a trim marker reaches into the previous element, only the whole command has positions.
+    // Trim markers reaching into the previous element work as in Packer (rendered once, joined).
     let body = patched(&json!({"boot_command": ["ab  ", "{{- .Name }}<wait0s>"]}));
     assert_eq!(
         errors_of(TemplateKind::Hcl2, &body),
-        ["boot_command: invalid boot command at line 1, column 18 of the rendered text: <wait0s> must wait longer than zero (got 0ns)"]
+        ["boot_command[1]: invalid boot command at line 1, column 13: <wait0s> must wait longer than zero (got 0ns)"]
+    );
+    let body = patched(&json!({"boot_command": ["ab  ", "{{- .Name }}"]}));
+    let c = run(TemplateKind::Hcl2, &body).unwrap().config;
+    assert_eq!(
+        c.boot.boot_command.render(&data()).unwrap(),
+        "abPacker-ABCD1234"
+    );
+    // A problem in what a template produced points at the template.
+    let body = patched(&json!({"vm_name": "<wait0s>", "boot_command": ["ab{{ .Name }}"]}));
+    assert_eq!(
+        errors_of(TemplateKind::Hcl2, &body),
+        ["boot_command[0]: invalid boot command at line 1, column 3 (in what the template there renders to): <wait0s> must wait longer than zero (got 0ns)"]
     );
 }
 
