@@ -102,6 +102,20 @@ impl BootCommand {
         ctx
     }
 
+    /// Whether rendering depends on the HTTP server's address: the command renders differently
+    /// with two different addresses.
+    pub(crate) fn uses_http_server(&self, name: &str) -> bool {
+        let with = |http_ip: &str, http_port: u16| {
+            self.render(&BootData {
+                http_ip: http_ip.to_string(),
+                http_port,
+                name: name.to_string(),
+            })
+            .ok()
+        };
+        with("", 0) != with("127.0.0.1", 8000)
+    }
+
     /// Prepare's check: render with `data` and parse, as the build will, reporting each problem
     /// in the element and at the line and column where the user wrote the offending text. Adds
     /// warnings for characters that Packer sends as keysyms no keyboard has.

@@ -559,6 +559,15 @@ fn boot(c: &Config, cx: &mut Cx) {
             name: c.vm.vm_name.clone(),
         };
         b.boot_command.check(&stand_in, cx);
+        let http = &c.http;
+        if http.http_directory.is_none()
+            && http.http_content.is_empty()
+            && b.boot_command.uses_http_server(&c.vm.vm_name)
+        {
+            cx.warnings.push(
+                "boot_command uses {{ .HTTPIP }} or {{ .HTTPPort }}, but neither http_directory nor http_content is set, so no HTTP server runs and they render as \"\" and 0".to_string(),
+            );
+        }
     }
 }
 

@@ -35,6 +35,7 @@ fn a_valid_command_is_typed_with_the_build_data() {
         let body = patched(&json!({
             "boot_command": ["<esc><wait>", "linux ks=http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks.cfg name={{ .Name }}<enter>"],
             "boot_key_interval": "10ms",
+            "http_content": {"/ks.cfg": "text"},
         }));
         let p = run(kind, &body).unwrap_or_else(|e| panic!("{e}"));
         assert!(p.warnings.is_empty(), "{:?}", p.warnings);
@@ -218,6 +219,21 @@ fn notes_for_options_that_do_nothing_and_keys_no_keyboard_has() {
             "boot_command[1]: line 1, column 1: '界' is sent as keysym 0x754C, which no key produces; VNC servers usually ignore it",
         ]
     );
+}
+
+#[test]
+fn http_values_without_an_http_server_are_noted() {
+    let note = "boot_command uses {{ .HTTPIP }} or {{ .HTTPPort }}, but neither http_directory nor http_content is set, so no HTTP server runs and they render as \"\" and 0";
+    let body =
+        patched(&json!({"boot_command": ["ks=http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks.cfg"]}));
+    assert_eq!(run(TemplateKind::Hcl2, &body).unwrap().warnings, [note]);
+    let body = patched(&json!({
+        "boot_command": ["ks=http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks.cfg"],
+        "http_content": {"/ks.cfg": "text"},
+    }));
+    assert!(run(TemplateKind::Hcl2, &body).unwrap().warnings.is_empty());
+    let body = patched(&json!({"boot_command": ["hostname={{ .Name }}<enter>"]}));
+    assert!(run(TemplateKind::Hcl2, &body).unwrap().warnings.is_empty());
 }
 
 #[test]
