@@ -13,6 +13,7 @@ use std::time::Duration;
 use packer_schema::CtyType;
 use serde_json::Value;
 
+use crate::boot::{BootCommand, BootWait};
 use crate::decl::{section, string_enum, AttrValue, Cx};
 use crate::errors::ConfigError;
 use crate::userdata::UserData;
@@ -315,16 +316,32 @@ section! {
 section! {
     /// Typing at the VM console over VNC (SDK `bootcommand.VNCConfig`).
     pub struct BootConfig {
-        /// Pause between groups of keys.
+        /// Accepted for compatibility; Packer's VNC driver does not use it (a warning says so).
         attr boot_keygroup_interval: Option<Duration>,
-        /// Wait after power-on before typing. No default: the Go plugin never applied the SDK's 10s.
-        attr boot_wait: Duration,
-        /// Keys to type; `{{ .HTTPIP }}` and friends are rendered at build time.
-        raw boot_command: Vec<String>,
+        /// Wait after power-on before typing. No default: the Go plugin never applied the SDK's
+        /// 10s. Negative means zero, as in the SDK.
+        attr boot_wait: BootWait,
+        /// Keys to type; `{{ .HTTPIP }}`, `{{ .HTTPPort }}` and `{{ .Name }}` are rendered at build
+        /// time, and the command is checked at Prepare with stand-in values.
+        raw boot_command: BootCommand,
         /// Skip the VNC steps.
         attr disable_vnc: bool,
-        /// Pause between keys (driver default 100ms or `PACKER_KEY_INTERVAL`).
+        /// Pause after each key event (driver default 100ms or `PACKER_KEY_INTERVAL`).
         attr boot_key_interval: Option<Duration>,
+    }
+}
+
+impl BootConfig {
+    /// Whether the build types `boot_command` at the console.
+    pub fn types_at_console(&self) -> bool {
+        !self.boot_command.is_empty() && !self.disable_vnc
+    }
+
+    /// The pause after each key event, as Packer's VNC driver picks it: `boot_key_interval`, else
+    /// the `PACKER_KEY_INTERVAL` value given (read it from the environment at build time), else
+    /// 100ms.
+    pub fn key_interval(&self, env: Option<&str>) -> Duration {
+        boot_command::vnc::key_interval(self.boot_key_interval, env)
     }
 }
 

@@ -13,6 +13,7 @@
 
 #![warn(missing_docs)]
 
+mod boot;
 mod checks;
 mod config;
 mod decl;
@@ -29,6 +30,7 @@ mod values;
 #[cfg(test)]
 mod test_vectors;
 
+pub use boot::{BootCommand, BootCommandError, BootData, BootWait};
 pub use config::{
     Auth, BootConfig, BootPriority, BootType, Category, CdConfig, ChecksumType, ClusterConfig,
     CommConfig, Communicator, Config, FileTransferMethod, Gpu, HttpConfig, ImageType, KeepAlive,

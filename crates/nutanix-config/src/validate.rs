@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use crate::boot::BootData;
 use crate::checks::{
     dir_problem, expand_user, file_problem, is_glob, is_header_name, is_ipv4, is_mac48, is_uuid,
     tunnel_error,
@@ -537,11 +538,41 @@ fn communicator(c: &Config, cx: &mut Cx, home: Option<&Path>) {
     }
 }
 
-fn boot_cd_http(c: &Config, cx: &mut Cx) {
-    if !c.boot.boot_command.is_empty() && c.boot.disable_vnc {
+/// `boot_command` is checked as Packer's SDK checks it (parsed, waits positive), after rendering
+/// its templates with stand-in values for what only the build knows: the VM name is already
+/// known, the HTTP server's address is not.
+fn boot(c: &Config, cx: &mut Cx) {
+    let b = &c.boot;
+    if !b.boot_command.is_empty() && b.disable_vnc {
         cx.warnings
             .push("boot_command is ignored because disable_vnc = true".to_string());
     }
+    if b.boot_keygroup_interval.is_some() {
+        cx.warnings.push(
+            "boot_keygroup_interval is not used when typing over VNC (Packer's VNC driver ignores it too); use boot_key_interval".to_string(),
+        );
+    }
+    if !b.boot_command.is_empty() && !cx.rejected_under("boot_command") {
+        let stand_in = BootData {
+            http_ip: "127.0.0.1".to_string(),
+            http_port: c.http.http_port_min,
+            name: c.vm.vm_name.clone(),
+        };
+        b.boot_command.check(&stand_in, cx);
+        let http = &c.http;
+        if http.http_directory.is_none()
+            && http.http_content.is_empty()
+            && b.boot_command.uses_http_server(&c.vm.vm_name)
+        {
+            cx.warnings.push(
+                "boot_command uses {{ .HTTPIP }} or {{ .HTTPPort }}, but neither http_directory nor http_content is set, so no HTTP server runs and they render as \"\" and 0".to_string(),
+            );
+        }
+    }
+}
+
+fn boot_cd_http(c: &Config, cx: &mut Cx) {
+    boot(c, cx);
     for (i, f) in c.cd.cd_files.iter().enumerate() {
         if is_glob(f) || cx.is_unknown(f) {
             continue;

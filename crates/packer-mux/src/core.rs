@@ -1,12 +1,17 @@
 //! The yamux session as a plain state machine, hashicorp/yamux v0.1.1 semantics, no I/O and no clock.
 //!
-//! Inputs: [`Core::on_frame`] (a decoded frame from the socket), the application's stream calls
-//! (`poll_read`, `poll_write`, ...), [`Core::fail`] / [`Core::close_local`]. Output:
-//! [`Core::poll_transmit`] fills a byte buffer with the next frames, control frames first, then
-//! one Data chunk per stream in round-robin. The async driver in `session.rs` only moves bytes.
+//! Inputs: [`Core::on_frame`] (a decoded frame from the socket, once [`Core::poll_frame_room`]
+//! allows), the application's stream calls (`poll_read`, `poll_write`, ... in `stream_calls`),
+//! [`Core::fail`] / [`Core::close_local`]. Output: [`Core::poll_transmit`] fills a byte buffer with
+//! the next frames, control frames first, then one Data chunk per stream in round-robin. The async
+//! driver in `session.rs` only moves bytes.
+//!
+//! Every queue is bounded (docs/design/backpressure.md): received bytes per stream by the window we
+//! grant, bytes to send per stream by [`MAX_STREAM_SEND_BUFFER`] and per session by
+//! [`MAX_SESSION_SEND_BUFFER`], control frames by [`MAX_CONTROL_QUEUE`] (the reader pauses), and
+//! streams by [`MAX_STREAMS`].
 
 use std::collections::{HashMap, VecDeque};
-use std::io;
 use std::task::{Context, Poll, Waker};
 
 use bytes::{Buf, Bytes};
@@ -27,6 +32,20 @@ pub(crate) const MAX_UNACKED_OPENS: usize = 256;
 pub(crate) const MAX_DATA_CHUNK: usize = 16 * 1024;
 /// How many bytes one `poll_transmit` call gathers before handing them to the socket.
 pub(crate) const TRANSMIT_BUDGET: usize = 64 * 1024;
+/// Bytes one stream may hold for sending, however much window the peer grants (a peer may grant
+/// up to 4 GiB); writers wait beyond it.
+pub(crate) const MAX_STREAM_SEND_BUFFER: usize = MAX_WINDOW as usize;
+/// Bytes all streams together may hold for sending while the connection is slow; writers of
+/// every stream wait beyond it. Only bytes the peer's window already allows are queued, so a
+/// stream without credit holds none of this budget.
+pub(crate) const MAX_SESSION_SEND_BUFFER: usize = 4 * 1024 * 1024;
+/// Control frames (ping answers, credit, refusals) queued for a connection we cannot write to
+/// fast enough, beyond which we stop reading the peer's frames until the writer catches up.
+pub(crate) const MAX_CONTROL_QUEUE: usize = 1024;
+/// Streams the session keeps at once (open, half-closed, or waiting in the backlog). Beyond it,
+/// the peer's new streams are refused with RST and ours fail to open. Each stream can hold at most
+/// one window of received data, so this caps what a session buffers for unread streams.
+pub(crate) const MAX_STREAMS: usize = 512;
 
 /// What the writer should do after `poll_transmit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +105,12 @@ pub(crate) struct Core {
     writer: Option<Waker>,
     accepters: Wakers,
     openers: Wakers,
+    /// Total bytes in the streams' send buffers (at most [`MAX_SESSION_SEND_BUFFER`]).
+    send_queued: usize,
+    /// Writers waiting for room in the session's send budget.
+    send_room: Wakers,
+    /// The frame reader, paused while the control queue is full.
+    frame_reader: Option<Waker>,
 }
 
 impl Core {
@@ -110,6 +135,9 @@ impl Core {
             writer: None,
             accepters: Wakers::default(),
             openers: Wakers::default(),
+            send_queued: 0,
+            send_room: Wakers::default(),
+            frame_reader: None,
         }
     }
 
@@ -119,6 +147,18 @@ impl Core {
     }
 
     // ----- inputs from the socket ---------------------------------------------------------------
+
+    /// Ready when the reader may hand in another frame: not while [`MAX_CONTROL_QUEUE`] control
+    /// frames wait for the writer (a peer flooding pings or refused SYNs while not reading our
+    /// answers would otherwise grow the queue without end). Ready once the session has ended.
+    pub(crate) fn poll_frame_room(&mut self, cx: &Context<'_>) -> Poll<()> {
+        if self.closed.is_some() || self.control.len() < MAX_CONTROL_QUEUE {
+            Poll::Ready(())
+        } else {
+            self.frame_reader = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
 
     /// Applies one frame read from the socket (`payload` is empty except for Data). A protocol
     /// violation ends the session with GoAway(protocol error).
@@ -229,7 +269,9 @@ impl Core {
             if hdr.flags.contains(Flags::RST) && !s.reset {
                 s.reset = true;
                 s.discard_recv();
+                self.send_queued = self.send_queued.saturating_sub(s.send.len());
                 s.send.clear();
+                self.send_room.wake_all();
                 s.wake_reader();
                 s.wake_writer();
                 if s.local && !s.syn_acked {
@@ -259,6 +301,14 @@ impl Core {
             warn!(
                 stream = id,
                 "yamux accept backlog of {ACCEPT_BACKLOG} exceeded, resetting stream"
+            );
+            self.push_control(Header::window_update(id, Flags::RST, 0));
+            return Ok(false);
+        }
+        if self.streams.len() >= MAX_STREAMS {
+            warn!(
+                stream = id,
+                "yamux session already has {MAX_STREAMS} streams, resetting stream"
             );
             self.push_control(Header::window_update(id, Flags::RST, 0));
             return Ok(false);
@@ -303,6 +353,11 @@ impl Core {
             s.wake_reader();
             s.wake_writer();
         }
+        self.send_queued = 0;
+        self.send_room.wake_all();
+        if let Some(w) = self.frame_reader.take() {
+            w.wake();
+        }
         for p in self.pings.values_mut() {
             if let Some(w) = p.waker.take() {
                 w.wake();
@@ -330,6 +385,9 @@ impl Core {
         if self.unacked_opens >= MAX_UNACKED_OPENS {
             self.openers.register(cx);
             return Poll::Pending;
+        }
+        if self.streams.len() >= MAX_STREAMS {
+            return Poll::Ready(Err(MuxError::TooManyStreams(MAX_STREAMS)));
         }
         let id = self.next_id;
         if id >= u32::MAX - 1 {
@@ -398,163 +456,6 @@ impl Core {
         self.pings.remove(&id);
     }
 
-    // ----- stream calls from the application ----------------------------------------------------
-
-    fn gone(id: u32) -> io::Error {
-        io::Error::new(
-            io::ErrorKind::NotConnected,
-            format!("yamux stream {id} is no longer known to the session"),
-        )
-    }
-
-    fn reset_error(id: u32) -> io::Error {
-        io::Error::new(
-            io::ErrorKind::ConnectionReset,
-            format!("yamux stream {id} was reset by the peer"),
-        )
-    }
-
-    /// Reads buffered bytes; EOF (`Ok(0)`) after the peer's FIN; an error after RST or session end.
-    pub(crate) fn poll_read(
-        &mut self,
-        id: u32,
-        cx: &Context<'_>,
-        out: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        let Some(s) = self.streams.get_mut(&id) else {
-            return Poll::Ready(Err(Self::gone(id)));
-        };
-        if s.reset {
-            return Poll::Ready(Err(Self::reset_error(id)));
-        }
-        if out.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        if s.recv_len > 0 {
-            let n = s.take_recv(out);
-            if self.closed.is_none() && !s.reset {
-                if let Some(delta) = s.take_credit() {
-                    self.push_control(Header::window_update(id, Flags::NONE, delta));
-                }
-            }
-            return Poll::Ready(Ok(n));
-        }
-        if s.remote_fin {
-            return Poll::Ready(Ok(0));
-        }
-        if let Some(e) = &self.closed {
-            return Poll::Ready(Err(e.to_io()));
-        }
-        s.read_waker = Some(cx.waker().clone());
-        Poll::Pending
-    }
-
-    /// Accepts as many bytes as the peer's window leaves room for; waits when it is exhausted.
-    pub(crate) fn poll_write(
-        &mut self,
-        id: u32,
-        cx: &Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let Some(s) = self.streams.get_mut(&id) else {
-            return Poll::Ready(Err(Self::gone(id)));
-        };
-        if s.reset {
-            return Poll::Ready(Err(Self::reset_error(id)));
-        }
-        if let Some(e) = &self.closed {
-            return Poll::Ready(Err(e.to_io()));
-        }
-        if s.fin != LocalFin::Open {
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                format!("yamux stream {id} was already shut down for writing"),
-            )));
-        }
-        if data.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let window = usize::try_from(s.send_window).unwrap_or(usize::MAX);
-        let room = window.saturating_sub(s.send.len());
-        if room == 0 {
-            s.write_waker = Some(cx.waker().clone());
-            return Poll::Pending;
-        }
-        let n = room.min(data.len());
-        if let Some(chunk) = data.get(..n) {
-            s.send.extend_from_slice(chunk);
-        }
-        self.schedule(id);
-        Poll::Ready(Ok(n))
-    }
-
-    /// Resolves once everything written has been handed to the connection writer.
-    pub(crate) fn poll_flush(&mut self, id: u32, cx: &Context<'_>) -> Poll<io::Result<()>> {
-        let Some(s) = self.streams.get_mut(&id) else {
-            return Poll::Ready(Err(Self::gone(id)));
-        };
-        if s.reset {
-            return Poll::Ready(Err(Self::reset_error(id)));
-        }
-        // Checked first: a session end discards unsent bytes, which must not look flushed.
-        if let Some(e) = &self.closed {
-            return Poll::Ready(Err(e.to_io()));
-        }
-        if s.send.is_empty() {
-            return Poll::Ready(Ok(()));
-        }
-        s.write_waker = Some(cx.waker().clone());
-        Poll::Pending
-    }
-
-    /// Half-closes our direction: FIN goes out after the buffered data; resolves once it has.
-    pub(crate) fn poll_shutdown(&mut self, id: u32, cx: &Context<'_>) -> Poll<io::Result<()>> {
-        let Some(s) = self.streams.get_mut(&id) else {
-            return Poll::Ready(Err(Self::gone(id)));
-        };
-        if s.reset || s.fin == LocalFin::Sent {
-            return Poll::Ready(Ok(()));
-        }
-        if let Some(e) = &self.closed {
-            return Poll::Ready(Err(e.to_io()));
-        }
-        s.write_waker = Some(cx.waker().clone());
-        if s.fin == LocalFin::Open {
-            s.fin = LocalFin::Pending;
-            self.schedule(id);
-        }
-        Poll::Pending
-    }
-
-    /// The application dropped its handle: send FIN if not done yet, drop unread data (and give
-    /// its credit back), and forget the stream once both sides are finished.
-    pub(crate) fn detach(&mut self, id: u32) {
-        let Some(s) = self.streams.get_mut(&id) else {
-            return;
-        };
-        s.detached = true;
-        s.read_waker = None;
-        s.write_waker = None;
-        s.discard_recv();
-        let mut schedule = false;
-        if self.closed.is_none() && !s.reset {
-            if let Some(delta) = s.take_credit() {
-                self.control
-                    .push_back(Header::window_update(id, Flags::NONE, delta));
-            }
-            if s.fin == LocalFin::Open {
-                s.fin = LocalFin::Pending;
-                schedule = true;
-            }
-        }
-        if schedule {
-            self.schedule(id);
-        } else {
-            self.wake_writer_task();
-        }
-        self.maybe_remove(id);
-    }
-
     // ----- output to the socket -----------------------------------------------------------------
 
     /// Appends the next frames to `out`: all control frames, then Data chunks (at most
@@ -570,6 +471,9 @@ impl Core {
         }
         while let Some(h) = self.control.pop_front() {
             out.extend_from_slice(&h.encode());
+        }
+        if let Some(w) = self.frame_reader.take() {
+            w.wake();
         }
         while out.len() < TRANSMIT_BUDGET {
             let Some(id) = self.ready.pop_front() else {
@@ -604,6 +508,8 @@ impl Core {
             s.send.advance(chunk);
             s.send_window -= len;
             s.wake_writer();
+            self.send_queued = self.send_queued.saturating_sub(chunk);
+            self.send_room.wake_all();
         }
         if s.send.is_empty() {
             if s.fin == LocalFin::Pending {
@@ -659,7 +565,14 @@ impl Core {
     pub(crate) fn stream_count(&self) -> usize {
         self.streams.len()
     }
+
+    /// Bytes queued for sending over all streams.
+    #[cfg(test)]
+    pub(crate) fn send_queued(&self) -> usize {
+        self.send_queued
+    }
 }
 
+mod stream_calls;
 #[cfg(test)]
 mod tests;

@@ -65,6 +65,9 @@ pub enum MuxError {
     /// All stream ids of our parity have been used.
     #[error("yamux stream ids exhausted")]
     StreamsExhausted,
+    /// The session already keeps its maximum number of streams; one must finish first.
+    #[error("yamux session already has {0} streams open")]
+    TooManyStreams(usize),
 }
 
 impl MuxError {
@@ -86,7 +89,7 @@ impl MuxError {
     pub(crate) fn to_io(&self) -> io::Error {
         let kind = match self {
             Self::RemoteGoAwayNormal => io::ErrorKind::ConnectionRefused,
-            Self::StreamsExhausted => io::ErrorKind::Other,
+            Self::StreamsExhausted | Self::TooManyStreams(_) => io::ErrorKind::Other,
             Self::LocalClose => io::ErrorKind::NotConnected,
             _ => io::ErrorKind::ConnectionAborted,
         };

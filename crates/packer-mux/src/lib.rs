@@ -12,8 +12,10 @@
 //!   backlog, pings, GoAway) with hashicorp/yamux v0.1.1 semantics. No I/O, no clock: frames go
 //!   in through `on_frame`, bytes to send come out of `poll_transmit`; unit-tested directly.
 //! - [`Session`] / [`MuxStream`]: the thin tokio driver, one reader task that never waits for a
-//!   slow consumer (it only appends to window-bounded buffers) and one writer task that owns the
-//!   write half, with Go's 10 s write timeout. Streams are tokio `AsyncRead + AsyncWrite`.
+//!   slow consumer (it only appends to window-bounded buffers; it pauses only while our control
+//!   frames cannot be written) and one writer task that owns the write half, with Go's 10 s write
+//!   timeout. Streams are tokio `AsyncRead + AsyncWrite`. Every queue is bounded:
+//!   docs/design/backpressure.md.
 //! - [`Broker`]: the SDK's `muxBroker` over a session (4-byte little-endian id, echoed as ack;
 //!   5 s accept window), implementing [`StreamBroker`].
 

@@ -1,8 +1,10 @@
 //! The thin tokio driver around [`crate::core::Core`]: one reader task, one writer task.
 //!
 //! The reader only decodes frames and hands them to the core, which appends to bounded per-stream
-//! buffers, so it never waits for a slow stream consumer and pings are always answered. The writer
-//! owns the write half and sends whatever the core queues; a write stuck for 10 s ends the session.
+//! buffers, so it never waits for a slow stream consumer and pings are always answered; it only
+//! pauses while the core's control queue is full, that is while the connection itself does not
+//! take our frames. The writer owns the write half and sends whatever the core queues; a write
+//! stuck for 10 s ends the session.
 
 use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -178,6 +180,8 @@ async fn read_frame<R: AsyncRead + Unpin>(rd: &mut R) -> Result<Option<(Header, 
 async fn read_loop<R: AsyncRead + Unpin>(rd: R, shared: Arc<Shared>) {
     let mut rd = BufReader::with_capacity(64 * 1024, rd);
     let end = loop {
+        // Backpressure for control frames: wait while our answers pile up unsent.
+        poll_fn(|cx| shared.lock().poll_frame_room(cx)).await;
         let frame = tokio::select! {
             biased;
             () = shared.closed() => return,

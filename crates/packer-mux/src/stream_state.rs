@@ -18,8 +18,8 @@ pub(crate) enum LocalFin {
     Sent,
 }
 
-/// One stream's state. Invariants: `send.len() <= send_window` (we never accept bytes we could not
-/// send), and `recv_len + recv_window <= MAX_WINDOW` (the peer never has more credit than we gave).
+/// One stream's state. Invariants: `send.len() <= min(send_window, MAX_STREAM_SEND_BUFFER)` (we
+/// never accept bytes we could not send, nor more than one window's worth), and `recv_len + recv_window <= MAX_WINDOW` (the peer never has more credit than we gave).
 #[derive(Debug)]
 pub(crate) struct StreamState {
     /// We opened it (SYN sent by us).

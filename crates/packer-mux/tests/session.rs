@@ -377,3 +377,43 @@ async fn a_write_stuck_for_ten_seconds_ends_the_session() {
     assert!(started.elapsed() >= std::time::Duration::from_secs(9));
     drop(peer_end);
 }
+
+#[tokio::test]
+async fn a_stream_without_credit_does_not_hold_up_the_others() {
+    const TOTAL: usize = 1024 * 1024; // four windows
+    let (mut peer, server) = raw_server();
+    peer.send_frame(WINDOW_UPDATE, SYN, 1, 0, &[]).await;
+    peer.send_frame(WINDOW_UPDATE, SYN, 3, 0, &[]).await;
+    let mut stalled = guard(server.accept()).await.unwrap();
+    let mut flowing = guard(server.accept()).await.unwrap();
+    let stalled_writer =
+        tokio::spawn(async move { stalled.write_all(&vec![1u8; TOTAL]).await.map(|_| stalled) });
+    let writer = tokio::spawn(async move {
+        flowing.write_all(&vec![3u8; TOTAL]).await.unwrap();
+        flowing.shutdown().await.unwrap();
+        flowing
+    });
+    // Credit stream 3 as its data arrives; never credit stream 1.
+    let (mut got1, mut got3) = (0usize, 0usize);
+    loop {
+        let f = peer.recv().await.expect("raw peer: EOF");
+        if f.ty == DATA && f.id == 1 {
+            got1 += f.payload.len();
+        }
+        if f.ty == DATA && f.id == 3 {
+            got3 += f.payload.len();
+            peer.send_frame(WINDOW_UPDATE, 0, 3, f.len, &[]).await;
+        }
+        if f.id == 3 && f.flags & FIN != 0 {
+            break;
+        }
+    }
+    assert_eq!(got3, TOTAL);
+    assert!(
+        got1 <= WINDOW as usize,
+        "stream 1 sent {got1} bytes without credit"
+    );
+    let _flowing = guard(writer).await.unwrap();
+    assert!(!stalled_writer.is_finished(), "stream 1 has no credit");
+    stalled_writer.abort();
+}

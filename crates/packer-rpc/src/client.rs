@@ -9,7 +9,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::oneshot;
 
 use crate::codec::{self, RequestHeader};
-use crate::conn::{spawn_writer, Outbox, ValueReader};
+use crate::conn::{spawn_writer, Outbox, Outgoing, ValueReader};
 use crate::error::RpcError;
 
 type Waiter = oneshot::Sender<Result<Value, RpcError>>;
@@ -118,6 +118,10 @@ impl Client {
                 },
                 args,
             );
+            let msg = Outgoing {
+                bytes: msg,
+                ticket: None,
+            };
             if outbox.send(msg).is_err() {
                 t.pending.remove(&seq);
                 return Err(closed("the stream can no longer be written"));

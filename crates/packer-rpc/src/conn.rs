@@ -2,12 +2,15 @@
 //!
 //! Writes go through one task per connection fed by a channel, so a message is queued atomically
 //! (a caller that is cancelled mid-call can never leave half a message on the stream) and replies
-//! finishing concurrently never interleave.
+//! finishing concurrently never interleave. The channel itself is unbounded; what bounds it is the
+//! server's [`ReplyBudget`](crate::budget::ReplyBudget), whose tickets travel with the replies and
+//! are released once a reply is written, and, for the client, its callers each awaiting a reply.
 
 use rmpv::Value;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
+use crate::budget::CallTicket;
 use crate::codec::{CodecError, ValueDecoder};
 
 /// Reads msgpack values from a byte stream.
@@ -58,12 +61,19 @@ impl<R: AsyncRead + Unpin> ValueReader<R> {
     }
 }
 
+/// One whole encoded message and, for a reply, its call's share of the stream's budget, released
+/// when the message has been written (or dropped unwritten).
+pub(crate) struct Outgoing {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) ticket: Option<CallTicket>,
+}
+
 /// Queue of whole encoded messages for one connection's writer task.
-pub(crate) type Outbox = mpsc::UnboundedSender<Vec<u8>>;
+pub(crate) type Outbox = mpsc::UnboundedSender<Outgoing>;
 
 /// Spawns the writer task: writes each queued message and flushes; when every sender is gone,
 /// shuts the write side down (yamux FIN) and ends. A write error ends it early, after which
-/// queued messages are dropped and senders see a closed channel.
+/// queued messages are dropped (releasing their tickets) and senders see a closed channel.
 pub(crate) fn spawn_writer<W>(
     mut wr: W,
     what: &'static str,
@@ -71,14 +81,15 @@ pub(crate) fn spawn_writer<W>(
 where
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
     let task = tokio::spawn(async move {
-        while let Some(msg) = rx.recv().await {
+        while let Some(Outgoing { bytes, ticket }) = rx.recv().await {
             let res = async {
-                wr.write_all(&msg).await?;
+                wr.write_all(&bytes).await?;
                 wr.flush().await
             }
             .await;
+            drop(ticket); // written: the server may read another request
             if let Err(e) = res {
                 tracing::debug!(conn = what, error = %e, "rpc write failed; dropping connection");
                 rx.close();

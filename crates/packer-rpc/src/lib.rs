@@ -24,6 +24,7 @@ pub mod server;
 pub mod services;
 
 mod broker;
+mod budget;
 mod serve;
 
 #[cfg(any(test, feature = "testing"))]

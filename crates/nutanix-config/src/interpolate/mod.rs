@@ -41,7 +41,7 @@ impl TemplateError {
 }
 
 /// What template functions can see. Time is an input so rendering is deterministic in tests.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Context {
     /// `packer_user_variables` (legacy JSON templates). `None` when the template kind has none (HCL2),
     /// which makes `{{user}}` an error pointing to `var.<name>`.
@@ -126,16 +126,56 @@ pub fn check(template: &str) -> Result<(), TemplateError> {
 
 /// Renders `template` with `ctx`.
 pub fn render(template: &str, ctx: &Context) -> Result<String, TemplateError> {
+    render_traced(template, ctx).map(|(out, _)| out)
+}
+
+/// Where a piece of rendered output came from, so that a position in the output can be shown
+/// in the template as the user wrote it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Piece {
+    /// Byte offset of the piece in the output.
+    pub out: usize,
+    /// Byte offset in the template of the literal text, or of the `{{` of the action.
+    pub src: usize,
+    /// Literal text (maps byte for byte) rather than an action's output.
+    pub literal: bool,
+}
+
+/// Renders like [`render`] and also returns the pieces of the output, in order.
+pub fn render_traced(template: &str, ctx: &Context) -> Result<(String, Vec<Piece>), TemplateError> {
+    let whole = Piece {
+        out: 0,
+        src: 0,
+        literal: true,
+    };
     if !has_template(template) {
-        return Ok(template.to_string());
+        return Ok((template.to_string(), vec![whole]));
     }
     let nodes = parse::parse(template, &is_known)?;
     let mut out = String::new();
+    let mut pieces = Vec::with_capacity(nodes.len());
     for node in nodes {
         match node {
-            Node::Text(t) => out.push_str(&t),
-            Node::Action { pipeline, source } => {
-                if ctx.data.is_none() && pipeline.uses_data() {
+            Node::Text { text, at } => {
+                pieces.push(Piece {
+                    out: out.len(),
+                    src: at,
+                    literal: true,
+                });
+                out.push_str(&text);
+            }
+            Node::Action {
+                pipeline,
+                source,
+                at,
+            } => {
+                let verbatim = ctx.data.is_none() && pipeline.uses_data();
+                pieces.push(Piece {
+                    out: out.len(),
+                    src: at,
+                    literal: verbatim,
+                });
+                if verbatim {
                     out.push_str(&source);
                 } else {
                     out.push_str(&eval_pipeline(&pipeline, ctx)?.to_string());
@@ -143,7 +183,18 @@ pub fn render(template: &str, ctx: &Context) -> Result<String, TemplateError> {
             }
         }
     }
-    Ok(out)
+    Ok((out, pieces))
+}
+
+/// The template offset that output offset `at` came from, and whether it is literal text there
+/// (otherwise it is the start of the action that produced it).
+pub fn source_offset(pieces: &[Piece], at: usize) -> (usize, bool) {
+    let i = pieces.partition_point(|p| p.out <= at);
+    match i.checked_sub(1).and_then(|i| pieces.get(i)) {
+        Some(p) if p.literal => (p.src + (at - p.out), true),
+        Some(p) => (p.src, false),
+        None => (at, true),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -8,11 +8,16 @@ use super::TemplateError;
 /// One piece of a parsed template.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Node {
-    /// Literal text, already trimmed by neighbouring trim markers.
-    Text(String),
+    /// Literal text, already trimmed by neighbouring trim markers; `at` is its byte offset in the
+    /// template (the text is a contiguous piece of it).
+    Text { text: String, at: usize },
     /// An action; `source` is its exact original text (`{{ .HTTPIP }}`), kept so that an action that
-    /// needs build-time data can be passed through unrendered.
-    Action { pipeline: Pipeline, source: String },
+    /// needs build-time data can be passed through unrendered; `at` is where it starts.
+    Action {
+        pipeline: Pipeline,
+        source: String,
+        at: usize,
+    },
 }
 
 /// `cmd | cmd | ...`
@@ -75,14 +80,15 @@ pub(crate) fn parse(src: &str, known: &dyn Fn(&str) -> bool) -> Result<Vec<Node>
     let mut rest = src;
     let mut trim_next_text = false;
     loop {
+        let at = src.len() - rest.len();
         let Some(open) = rest.find("{{") else {
-            push_text(&mut nodes, rest, trim_next_text, false);
+            push_text(&mut nodes, rest, at, trim_next_text, false);
             break;
         };
         let (text, from_open) = rest.split_at(open);
         let after_open = &from_open[2..];
         let trim_left = after_open.starts_with('-') && after_open[1..].starts_with(is_space);
-        push_text(&mut nodes, text, trim_next_text, trim_left);
+        push_text(&mut nodes, text, at, trim_next_text, trim_left);
         let inner_start = if trim_left {
             &after_open[2..]
         } else {
@@ -95,6 +101,7 @@ pub(crate) fn parse(src: &str, known: &dyn Fn(&str) -> bool) -> Result<Vec<Node>
             nodes.push(Node::Action {
                 pipeline,
                 source: source.to_string(),
+                at: at + open,
             });
         }
         trim_next_text = trim_right;
@@ -103,16 +110,20 @@ pub(crate) fn parse(src: &str, known: &dyn Fn(&str) -> bool) -> Result<Vec<Node>
     Ok(nodes)
 }
 
-fn push_text(nodes: &mut Vec<Node>, text: &str, trim_start: bool, trim_end: bool) {
+fn push_text(nodes: &mut Vec<Node>, text: &str, at: usize, trim_start: bool, trim_end: bool) {
     let mut t = text;
     if trim_start {
         t = t.trim_start_matches(is_space);
     }
+    let at = at + (text.len() - t.len());
     if trim_end {
         t = t.trim_end_matches(is_space);
     }
     if !t.is_empty() {
-        nodes.push(Node::Text(t.to_string()));
+        nodes.push(Node::Text {
+            text: t.to_string(),
+            at,
+        });
     }
 }
 

@@ -152,3 +152,27 @@ fn go_builtins_parse_but_do_not_render() {
         "the Go template builtin \"printf\" is not supported by this plugin"
     );
 }
+
+#[test]
+fn output_positions_map_back_to_the_template() {
+    let mut ctx = Context::at(go_init_time());
+    ctx.data = Some(BTreeMap::from([("Name".to_string(), "vm1".to_string())]));
+    let src = "ab  {{- .Name -}}  cd{{/* note */}}ef";
+    let (out, pieces) = render_traced(src, &ctx).unwrap();
+    assert_eq!(out, "abvm1cdef");
+    // Every literal output byte maps to the same byte of the template.
+    for (i, c) in out.char_indices() {
+        let (at, literal) = source_offset(&pieces, i);
+        if literal {
+            assert_eq!(src[at..].chars().next(), Some(c), "output byte {i}");
+        } else {
+            assert!(src[at..].starts_with("{{- .Name"), "output byte {i}");
+        }
+    }
+    assert_eq!(source_offset(&pieces, 2), (4, false));
+    assert_eq!(source_offset(&pieces, 5), (19, true));
+    assert_eq!(source_offset(&pieces, 7), (35, true));
+    let (plain, pieces) = render_traced("no templates", &ctx).unwrap();
+    assert_eq!(plain, "no templates");
+    assert_eq!(source_offset(&pieces, 3), (3, true));
+}

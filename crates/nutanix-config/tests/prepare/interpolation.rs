@@ -125,7 +125,7 @@ fn boot_command_is_left_for_build_time_but_checked() {
     )
     .unwrap()
     .config;
-    assert_eq!(c.boot.boot_command, [cmd]);
+    assert_eq!(c.boot.boot_command.elements(), [cmd]);
     // shutdown_command is rendered at Prepare time, as the Go plugin does.
     assert_eq!(
         c.shutdown.shutdown_command.as_deref(),

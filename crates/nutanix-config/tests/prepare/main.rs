@@ -2,6 +2,7 @@
 //! interpolation, secrets, the schema against the Go plugin's, and the template files under
 //! tests/templates/.
 
+mod boot;
 mod helpers;
 mod interpolation;
 mod options;

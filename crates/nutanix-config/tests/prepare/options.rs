@@ -408,13 +408,13 @@ fn rows(f: &Files) -> Vec<Row> {
             |c| c.boot.boot_keygroup_interval == Some(Duration::from_millis(100)),
         ),
         row(&["boot_wait"], json!({"boot_wait": "10s"}), |c| {
-            c.boot.boot_wait == secs(10)
+            c.boot.boot_wait.duration() == secs(10)
         }),
         row(
             &["boot_command"],
             json!({"boot_command": ["<esc><wait>", "linux ks=http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks.cfg<enter>"]}),
             |c| {
-                c.boot.boot_command
+                c.boot.boot_command.elements()
                     == [
                         "<esc><wait>",
                         "linux ks=http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks.cfg<enter>",
@@ -903,7 +903,7 @@ fn defaults_are_the_go_plugins() {
             c.wait_ip.ip_wait_address,
             IpFilter(Some("0.0.0.0/0".parse().unwrap()))
         );
-        assert_eq!(c.boot.boot_wait, Duration::ZERO);
+        assert_eq!(c.boot.boot_wait.duration(), Duration::ZERO);
         assert_eq!(c.boot.boot_key_interval, None);
         assert_eq!(c.ova.format, OvaFormat::Vmdk);
         assert!(!c.ova.create && c.ova.name.is_empty());

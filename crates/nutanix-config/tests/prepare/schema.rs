@@ -185,7 +185,7 @@ fn real_hcldec_output_for_the_go_spec_prepares_with_go_rules() {
     assert_eq!(c.vm.boot_type, BootType::Uefi);
     assert_eq!((c.vm.cpu, c.vm.memory_mb), (2, 4096));
     assert_eq!(
-        c.boot.boot_command[1],
+        c.boot.boot_command.elements()[1],
         "linux ks=http://{{ .HTTPIP }}:{{ .HTTPPort }}/ks.cfg<enter>"
     );
     assert_eq!(c.cd.cd_content.get("ks.cfg").map(String::as_str), Some("x"));

@@ -319,6 +319,7 @@ fn legacy_json_template_with_user_variables_prepares() {
     assert!(c
         .boot
         .boot_command
+        .elements()
         .iter()
         .any(|b| b.contains("{{ .HTTPIP }}")));
 }

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::frame::GO_AWAY_PROTOCOL_ERROR;
+use std::io;
 use std::task::Waker;
 
 fn cx() -> Context<'static> {
@@ -478,3 +479,5 @@ fn unsent_data_is_not_reported_flushed_after_the_session_ends() {
         other => panic!("flush after session end: {other:?}"),
     }
 }
+
+mod limits;
