@@ -7,8 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rmpv::Value;
 
+use crate::entities::{ExportedFile, Named, OutputImage};
 use crate::ledger::{Entry, Kind, PrismRemover, Remover};
-use crate::state::{ExportedFile, Named, OutputImage};
 
 /// Longest wait for one deletion when Packer destroys the artifact.
 const DESTROY_TIMEOUT: Duration = Duration::from_secs(600);

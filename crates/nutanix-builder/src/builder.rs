@@ -1,5 +1,6 @@
 //! The `nutanix` builder as Packer sees it: schema, Prepare and Run behind the protocol's `Builder`
-//! trait. The configuration lives in the `nutanix-config` crate, the build in `crate::build`.
+//! trait. Prepare is where a template is judged: `nutanix-config` checks the options, and
+//! [`BuildPlan`] what this builder can do with them; Run only runs the plan.
 
 use std::sync::{Arc, Mutex};
 
@@ -7,17 +8,18 @@ use async_trait::async_trait;
 use packer_rpc::{Artifact, PrepareOutcome, RunContext};
 use packer_schema::{ObjectSpec, PrepareInput};
 
-/// The builder instance Packer talks to for one build; Prepare's result is kept for Run.
+use crate::plan::BuildPlan;
+
+/// The builder instance Packer talks to for one build; Prepare's plan is kept for Run.
+#[derive(Default)]
 pub struct NutanixBuilder {
-    prepared: Mutex<Option<nutanix_config::Prepared>>,
+    prepared: Mutex<Option<BuildPlan>>,
 }
 
 impl NutanixBuilder {
     /// A builder with nothing prepared yet.
     pub fn new() -> Self {
-        Self {
-            prepared: Mutex::new(None),
-        }
+        Self::default()
     }
 }
 
@@ -28,23 +30,28 @@ impl packer_rpc::Builder for NutanixBuilder {
     }
 
     async fn prepare(&self, input: PrepareInput) -> PrepareOutcome {
-        match nutanix_config::prepare(&input) {
-            Ok(prepared) => {
-                let outcome = PrepareOutcome {
-                    generated_vars: prepared.generated_vars.clone(),
-                    warnings: prepared.warnings.clone(),
-                    error: None,
-                };
+        let refused = |error: String| PrepareOutcome {
+            generated_vars: Vec::new(),
+            warnings: Vec::new(),
+            error: Some(error),
+        };
+        let prepared = match nutanix_config::prepare(&input) {
+            Ok(prepared) => prepared,
+            Err(errors) => return refused(errors.to_string()),
+        };
+        let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+        match BuildPlan::new(prepared.config, home.as_deref()) {
+            Ok(plan) => {
                 if let Ok(mut slot) = self.prepared.lock() {
-                    *slot = Some(prepared);
+                    *slot = Some(plan);
                 }
-                outcome
+                PrepareOutcome {
+                    generated_vars: prepared.generated_vars,
+                    warnings: prepared.warnings,
+                    error: None,
+                }
             }
-            Err(errors) => PrepareOutcome {
-                generated_vars: Vec::new(),
-                warnings: Vec::new(),
-                error: Some(errors.to_string()),
-            },
+            Err(unbuildable) => refused(unbuildable.to_string()),
         }
     }
 
@@ -55,6 +62,6 @@ impl packer_rpc::Builder for NutanixBuilder {
             ctx.ui.error(message).await;
             return Err(message.to_string());
         };
-        crate::run(prepared.config, ctx).await
+        crate::run::run(prepared, ctx).await
     }
 }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::journal::Journal;
 
-use crate::report::Reporter;
+use crate::ui::Reporter;
 
 /// What kind of thing an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -810,8 +810,8 @@ mod tests {
         }
     }
 
-    fn reporter() -> (Reporter, crate::report::testing::RecordingConsole) {
-        let console = crate::report::testing::RecordingConsole::default();
+    fn reporter() -> (Reporter, crate::ui::testing::RecordingConsole) {
+        let console = crate::ui::testing::RecordingConsole::default();
         (
             Reporter::new(Arc::new(console.clone()), Vec::new()),
             console,

@@ -31,14 +31,14 @@ mod values;
 mod test_vectors;
 
 pub use boot::{BootCommand, BootCommandError, BootData, BootWait};
-pub use config::{
-    Auth, BootConfig, BootPriority, BootType, Category, CdConfig, ChecksumType, ClusterConfig,
-    CommConfig, Communicator, Config, FileTransferMethod, Gpu, HttpConfig, ImageType, KeepAlive,
-    KeyPairType, OsType, OvaConfig, OvaFormat, PackerConfig, ShutdownConfig, SshConfig,
-    TemplateConfig, VmClean, VmConfig, VmDisk, VmNic, Vtpm, WaitIpConfig, WinRmConfig,
-    API_KEY_USERNAME,
-};
 pub use checks::expand_user;
+pub use config::{
+    is_api_key_username, Auth, BootConfig, BootPriority, BootType, Category, CdConfig,
+    ChecksumType, ClusterConfig, CommConfig, Communicator, Config, FileTransferMethod, Gpu,
+    HttpConfig, ImageType, KeepAlive, KeyPairType, OsType, OvaConfig, OvaFormat, PackerConfig,
+    ShutdownConfig, SshConfig, TemplateConfig, VmClean, VmConfig, VmDisk, VmNic, Vtpm,
+    WaitIpConfig, WinRmConfig, API_KEY_USERNAME,
+};
 pub use duration::{parse_go_duration, DurationError};
 pub use errors::{ConfigError, ConfigErrors};
 pub use generated::GENERATED_VARS;

@@ -104,10 +104,7 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Args, ExampleErro
 fn client(args: &Args) -> Result<PrismClient, ExampleError> {
     let username = std::env::var("PRISM_USERNAME").unwrap_or_else(|_| "admin".into());
     let password = std::env::var("PRISM_PASSWORD").unwrap_or_else(|_| "secret".into());
-    let mut config = ClientConfig::from_base_url(
-        &args.base_url,
-        Auth::from_username_password(&username, password),
-    )?;
+    let mut config = ClientConfig::from_base_url(&args.base_url, Auth::basic(&username, password))?;
     config.use_env_proxy = false;
     config.tls.danger_accept_invalid_certs = args.insecure;
     if let Some(path) = &args.cacert {

@@ -340,7 +340,7 @@ fn execution_context_string_or_list() {
 #[test]
 fn missing_optional_fields_default() {
     let image: Image = serde_json::from_value(json!({"metadata": {"uuid": "i-1"}})).unwrap();
-    assert_eq!(image.uuid(), "i-1");
+    assert_eq!(image.uuid(), Some("i-1"));
     assert_eq!(image.size_bytes(), None);
     let list: ListResponse<Cluster> = serde_json::from_value(json!({})).unwrap();
     assert!(list.entities.is_empty());

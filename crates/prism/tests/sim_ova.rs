@@ -67,6 +67,7 @@ async fn new_vm(client: &PrismClient, name: &str) -> String {
         .await
         .unwrap()
         .uuid()
+        .unwrap()
         .to_string()
 }
 

@@ -123,11 +123,9 @@ async fn scripted(respond: Box<Responder>) -> (PrismClient, Arc<Mutex<Vec<Seen>>
             });
         }
     });
-    let mut config = ClientConfig::from_base_url(
-        &format!("http://{addr}"),
-        Auth::from_username_password("admin", "secret"),
-    )
-    .unwrap();
+    let mut config =
+        ClientConfig::from_base_url(&format!("http://{addr}"), Auth::basic("admin", "secret"))
+            .unwrap();
     config.use_env_proxy = false;
     config.retry.initial_delay = std::time::Duration::from_millis(5);
     config.retry.max_delay = std::time::Duration::from_millis(20);

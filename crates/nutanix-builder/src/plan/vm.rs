@@ -76,9 +76,10 @@ impl ImageSource {
     }
 }
 
-/// One `vm_disks` entry.
+/// One `vm_disks` entry; `I` says where its image comes from in the plan ([`ImageSource`]),
+/// and which image it is once the build has found or made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Disk {
+pub(crate) enum Disk<I = ImageSource> {
     /// An empty SCSI disk.
     Empty {
         /// Size in GiB.
@@ -89,20 +90,20 @@ pub(crate) enum Disk {
     /// A SCSI disk cloned from an image.
     Cloned {
         /// The image.
-        image: ImageSource,
+        image: I,
         /// Size in GiB; the image's size when unset.
         size_gib: Option<u64>,
     },
     /// A SATA CD-ROM backed by an image.
     Cdrom {
         /// The image.
-        image: ImageSource,
+        image: I,
     },
 }
 
-impl Disk {
+impl<I> Disk<I> {
     /// The image behind it, if any.
-    pub(crate) fn image(&self) -> Option<&ImageSource> {
+    pub(crate) fn image(&self) -> Option<&I> {
         match self {
             Disk::Empty { .. } => None,
             Disk::Cloned { image, .. } | Disk::Cdrom { image } => Some(image),

@@ -3,15 +3,13 @@
 
 use prism::models::DeviceType;
 
-use super::{Build, TASK_TIMEOUT};
+use crate::context::{Ctx, TASK_TIMEOUT};
+use crate::entities::Named;
 use crate::error::BuildError;
 
-/// The step.
-pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
-    let (uuid, name) = match &b.st.vm {
-        Some(v) => (v.uuid.clone(), v.name.clone()),
-        None => return Err(BuildError::unexpected("removing CD-ROMs", "no VM")),
-    };
+/// The step; `cd` is the build's CD image, no longer attached afterwards.
+pub(crate) async fn run(b: &Ctx, vm: &Named, cd: Option<&Named>) -> Result<(), BuildError> {
+    let (uuid, name) = (&vm.uuid, &vm.name);
     b.out
         .say(format!("Removing CD-ROMs from VM '{name}'..."))
         .await;
@@ -19,7 +17,7 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
     let mut removed = 0usize;
     b.prism
         .update_vm(
-            &uuid,
+            uuid,
             "remove CD-ROMs",
             |spec| {
                 if let Some(disks) = spec.resources.disk_list.as_mut() {
@@ -33,7 +31,7 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
         )
         .await
         .map_err(|e| b.prism_err(&format!("removing CD-ROMs from VM '{name}'"), e))?;
-    if let Some(cd) = &b.st.cd_image {
+    if let Some(cd) = cd {
         b.ledger.detach(&cd.uuid);
     }
     b.out.message(format!("Removed {removed} CD-ROM(s)")).await;

@@ -4,17 +4,21 @@
 //! key the build generated is removed; keys the template or the image brought stay. Like the SDK,
 //! a failure here is reported and does not fail the build: the private key never left the build.
 
+use std::sync::Arc;
+
 use tokio::io::AsyncReadExt;
 
-use super::Build;
+use crate::context::Ctx;
 use crate::error::BuildError;
+use crate::ssh_key::BuildKeys;
 
-/// The step.
-pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
-    let Some(key_body) = temporary_key_body(b) else {
-        return Ok(());
-    };
-    let Some(comm) = b.st.comm.clone() else {
+/// The step, for a build that generated `keys`.
+pub(crate) async fn run(
+    b: &Ctx,
+    comm: Arc<dyn packer_rpc::Communicator>,
+    keys: &BuildKeys,
+) -> Result<(), BuildError> {
+    let Some(key_body) = temporary_key_body(keys) else {
         return Ok(());
     };
     b.out
@@ -53,13 +57,8 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
     Ok(())
 }
 
-/// The base64 body of the public key this build generated, when it generated one and the
-/// template asked for the clean-up.
-fn temporary_key_body(b: &Build) -> Option<String> {
-    if !b.cfg.comm.ssh.ssh_clear_authorized_keys {
-        return None;
-    }
-    let keys = b.st.ssh_keys.as_ref()?;
+/// The base64 body of the public key this build generated, when it generated one.
+fn temporary_key_body(keys: &BuildKeys) -> Option<String> {
     keys.generated_private_key()?;
     key_body(keys.public_key())
 }

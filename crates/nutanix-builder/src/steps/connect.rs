@@ -1,44 +1,72 @@
 //! Connects the communicator: SSH to `ssh_host` or the VM's address (retrying while the guest
 //! boots, within `ssh_timeout`, cancellable), or the "none" communicator.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
-use nutanix_config::Communicator;
+use ssh_communicator::{PrivateKeySource, SshConfig};
 
-use super::Build;
-use crate::comm::{ssh_config, NoneCommunicator, SshAdapter};
+use crate::communicators::{secrets, NoneCommunicator, SshAdapter};
+use crate::context::Ctx;
 use crate::error::BuildError;
+use crate::plan::{BuildPlan, CommPlan, SshPlan};
+use crate::ssh_key::BuildKeys;
+
+/// A connected communicator.
+pub(crate) struct Connected {
+    /// What provisioners use.
+    pub(crate) comm: Arc<dyn packer_rpc::Communicator>,
+    /// The SSH connection, to close it at the end.
+    pub(crate) ssh: Option<Arc<SshAdapter>>,
+    /// Where it is connected (`Host` in the hook data).
+    pub(crate) host: Option<String>,
+}
+
+/// The SSH settings for `host`, offering the build's generated key when there is one.
+fn ssh_settings(plan: &SshPlan, host: &str, keys: Option<&BuildKeys>) -> SshConfig {
+    let mut settings = plan.settings.clone();
+    settings.host = host.to_string();
+    if let Some(generated) = keys.and_then(BuildKeys::generated_private_key) {
+        settings
+            .private_keys
+            .push(PrivateKeySource::Pem(generated.to_string()));
+    }
+    settings
+}
 
 /// The step.
-pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
-    let cfg = b.cfg.clone();
-    let ip = b.st.ip.map(|ip| ip.to_string());
-    match cfg.comm.communicator {
-        Communicator::None => {
-            b.st.host = ip;
-            b.st.comm = Some(Arc::new(NoneCommunicator));
-            Ok(())
-        }
-        Communicator::Winrm => Err(BuildError::Unsupported(
+pub(crate) async fn run(
+    ctx: &Ctx,
+    plan: &BuildPlan,
+    ip: Option<IpAddr>,
+    keys: Option<&BuildKeys>,
+) -> Result<Connected, BuildError> {
+    let ip = ip.map(|ip| ip.to_string());
+    match &plan.comm {
+        CommPlan::None => Ok(Connected {
+            comm: Arc::new(NoneCommunicator),
+            ssh: None,
+            host: ip,
+        }),
+        CommPlan::WinRm => Err(BuildError::Unsupported(
             "communicator = \"winrm\" is not supported by this version of packer-plugin-nutanix yet".into(),
         )),
-        Communicator::Ssh => {
-            let host = cfg.comm.ssh.ssh_host.clone().or(ip).ok_or_else(|| BuildError::Connect {
+        CommPlan::Ssh(ssh) => {
+            let host = ssh.host.clone().or(ip).ok_or_else(|| BuildError::Connect {
                 kind: "ssh",
                 message: "the VM has no IP address to connect to; add a vm_nics block or set ssh_host".into(),
             })?;
-            let settings = ssh_config(&cfg, &host, b.st.ssh_keys.as_ref());
-            b.out
+            let settings = ssh_settings(ssh, &host, keys);
+            ctx.out
                 .say(format!(
                     "Waiting for SSH to become available on {host}:{} (up to {})...",
                     settings.port,
                     humantime::format_duration(settings.timeout)
                 ))
                 .await;
-            let secrets = crate::comm::secrets(&cfg, b.st.ssh_keys.as_ref());
-            let connected = b
+            let connected = ctx
                 .cancellable(async {
-                    ssh_communicator::SshCommunicator::connect(settings, b.cancel.clone())
+                    ssh_communicator::SshCommunicator::connect(settings, ctx.cancel.clone())
                         .await
                         .map_err(|e| match e {
                             ssh_communicator::SshError::Cancelled => BuildError::Cancelled,
@@ -49,12 +77,61 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
                         })
                 })
                 .await?;
-            b.out.message("Connected to SSH!").await;
-            let adapter = Arc::new(SshAdapter::new(connected, secrets));
-            b.ssh = Some(adapter.clone());
-            b.st.comm = Some(adapter);
-            b.st.host = Some(host);
-            Ok(())
+            ctx.out.message("Connected to SSH!").await;
+            let adapter = Arc::new(SshAdapter::new(connected, secrets(plan, keys)));
+            Ok(Connected {
+                comm: adapter.clone(),
+                ssh: Some(adapter),
+                host: Some(host),
+            })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::BuildPlan;
+    use serde_json::json;
+
+    #[test]
+    fn the_generated_key_is_offered_and_redacted() {
+        let config = nutanix_config::prepare(&packer_schema::PrepareInput {
+            kind: packer_schema::TemplateKind::Hcl2,
+            packer: Default::default(),
+            configs: vec![json!({
+                "nutanix_endpoint": "pc", "nutanix_username": "u", "nutanix_password": "p",
+                "cluster_name": "c", "vm_disks": [{"image_type": "DISK", "disk_size_gb": 1}],
+                "vm_nics": [{"subnet_name": "n"}], "ssh_username": "ubuntu",
+            })],
+        })
+        .unwrap()
+        .config;
+        let plan = BuildPlan::new(config, None).unwrap();
+        let CommPlan::Ssh(ssh) = &plan.comm else {
+            panic!("ssh")
+        };
+        let keys = BuildKeys::generated(
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nk\n".into(),
+            "ssh-ed25519 AAAA\n",
+        );
+        let s = ssh_settings(ssh, "10.0.0.7", Some(&keys));
+        assert_eq!(s.host, "10.0.0.7");
+        assert_eq!(
+            s.private_keys,
+            vec![PrivateKeySource::Pem(
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nk\n".into()
+            )]
+        );
+        assert!(ssh_settings(ssh, "10.0.0.7", None).private_keys.is_empty());
+        let secrets = secrets(&plan, Some(&keys));
+        assert!(
+            secrets.contains(&keys.private_key().to_string()),
+            "{secrets:?}"
+        );
+        assert_eq!(
+            nutanix_config::redact(&format!("bad key {}", keys.private_key()), &secrets),
+            "bad key <sensitive>"
+        );
     }
 }

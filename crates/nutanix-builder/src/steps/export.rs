@@ -9,11 +9,10 @@ use std::sync::Arc;
 use prism::models::ChecksumAlgorithm;
 use prism::DownloadOptions;
 
-use super::Build;
+use crate::context::Ctx;
+use crate::entities::{ExportedFile, OutputImage};
 use crate::error::BuildError;
 use crate::ledger::{Entry, Kind, Stage};
-use crate::spec::{export_path, ova_path};
-use crate::state::ExportedFile;
 
 /// What Prism serves the file from.
 #[derive(Debug, Clone, Copy)]
@@ -38,32 +37,33 @@ struct Fetch<'a> {
     verify: Option<(ChecksumAlgorithm, String)>,
 }
 
-/// The image export step.
-pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
-    let dir = b.cfg.output_directory.clone();
+/// The image export step: each image into its planned path.
+pub(crate) async fn run(
+    b: &Ctx,
+    images: &[OutputImage],
+    paths: &[PathBuf],
+) -> Result<Vec<ExportedFile>, BuildError> {
+    let dir = paths
+        .first()
+        .and_then(|p| p.parent())
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     b.out
         .say(format!(
-            "Exporting {} image(s) to {dir}...",
-            b.st.images.len()
+            "Exporting {} image(s) to {}...",
+            images.len(),
+            dir.display()
         ))
         .await;
     create_output_directory(&dir).await?;
-    let images = b.st.images.clone();
-    for image in images {
-        let path = export_path(&dir, &image.image.name);
+    let mut files = Vec::new();
+    for (image, path) in images.iter().zip(paths) {
         let step = format!(
             "exporting image '{}' to {}",
             image.image.name,
             path.display()
         );
-        let info = b
-            .cancellable(async {
-                b.prism
-                    .get_image(&image.image.uuid)
-                    .await
-                    .map_err(|e| b.prism_err(&step, e))
-            })
-            .await?;
+        let info = b.call(&step, b.prism.get_image(&image.image.uuid)).await?;
         let verify = info
             .status
             .as_ref()
@@ -72,55 +72,53 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
         let fetch = Fetch {
             source: Source::Image(&image.image.uuid),
             what: format!("image '{}' ({})", image.image.name, image.image.uuid),
-            path,
+            path: path.clone(),
             size: info.size_bytes(),
             verify,
         };
-        let file = fetch_file(b, &step, fetch).await?;
-        b.st.files.push(file);
+        files.push(fetch_file(b, &step, fetch).await?);
     }
-    Ok(())
+    Ok(files)
 }
 
 /// The OVA export step.
-pub(crate) async fn run_ova(b: &mut Build) -> Result<(), BuildError> {
-    let Some(ova) = b.st.ova.clone() else {
-        return Err(BuildError::unexpected(
-            "exporting the OVA",
-            "no OVA was created",
-        ));
-    };
-    let dir = b.cfg.output_directory.clone();
+pub(crate) async fn run_ova(
+    b: &Ctx,
+    ova: &prism::Ova,
+    path: &Path,
+) -> Result<ExportedFile, BuildError> {
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     create_output_directory(&dir).await?;
-    let path = ova_path(&dir, &ova.name);
     let step = format!("exporting OVA '{}' to {}", ova.name, path.display());
     b.out
-        .say(format!("Exporting OVA '{}' to {dir}...", ova.name))
+        .say(format!(
+            "Exporting OVA '{}' to {}...",
+            ova.name,
+            dir.display()
+        ))
         .await;
     let fetch = Fetch {
         source: Source::Ova(&ova.uuid),
         what: format!("OVA '{}' ({})", ova.name, ova.uuid),
-        path,
+        path: path.to_path_buf(),
         size: ova.size_bytes,
         verify: ova.checksum.clone(),
     };
-    let file = fetch_file(b, &step, fetch).await?;
-    b.st.files.push(file);
-    Ok(())
+    fetch_file(b, &step, fetch).await
 }
 
-async fn create_output_directory(dir: &str) -> Result<(), BuildError> {
+async fn create_output_directory(dir: &Path) -> Result<(), BuildError> {
     tokio::fs::create_dir_all(dir)
         .await
         .map_err(|source| BuildError::Io {
             what: "creating output_directory".into(),
-            path: dir.into(),
+            path: dir.to_path_buf(),
             source,
         })
 }
 
 /// Downloads one file with a progress bar; it is in the ledger from before the first byte.
-async fn fetch_file(b: &Build, step: &str, f: Fetch<'_>) -> Result<ExportedFile, BuildError> {
+async fn fetch_file(b: &Ctx, step: &str, f: Fetch<'_>) -> Result<ExportedFile, BuildError> {
     let path_text = f.path.display().to_string();
     b.ledger
         .record(Entry::requested(Kind::LocalFile, &path_text, &f.what));
@@ -144,7 +142,7 @@ async fn fetch_file(b: &Build, step: &str, f: Fetch<'_>) -> Result<ExportedFile,
         progress: Some(Arc::new(move |done, _| meter.set(done))),
         cancel: b.cancel.clone(),
     };
-    let limit = b.cfg.cluster.transfer_timeout();
+    let limit = b.transfer_timeout;
     let download = async {
         match f.source {
             Source::Image(uuid) => b.prism.download_image_file(uuid, &f.path, &options).await,

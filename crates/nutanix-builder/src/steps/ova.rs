@@ -6,21 +6,16 @@
 use nutanix_config::OvaFormat;
 use prism::OvaDiskFormat;
 
-use super::template::long_task_timeout;
-use super::Build;
+use crate::context::Ctx;
+use crate::entities::Named;
 use crate::error::BuildError;
 use crate::ledger::Kind;
+use crate::plan::OvaPlan;
 
-/// The step.
-pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
-    let Some(vm) = b.st.vm.clone() else {
-        return Err(BuildError::unexpected(
-            "creating the OVA",
-            "there is no VM to make it from",
-        ));
-    };
-    let name = b.cfg.ova.name.clone();
-    let format = match b.cfg.ova.format {
+/// The step: the OVA on Prism Central.
+pub(crate) async fn run(b: &Ctx, plan: &OvaPlan, vm: &Named) -> Result<prism::Ova, BuildError> {
+    let name = plan.name.clone();
+    let format = match plan.format {
         OvaFormat::Vmdk => OvaDiskFormat::Vmdk,
         OvaFormat::Qcow2 => OvaDiskFormat::Qcow2,
     };
@@ -43,7 +38,7 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
         )
         .await?;
     b.ledger.set_task(&pending_id, &task);
-    b.wait_task(&task, &step, long_task_timeout(b)).await?;
+    b.wait_task(&task, &step, b.long_task_timeout()).await?;
 
     let found = b
         .until_listed(&step, || b.prism.find_vm_ova(&name, &vm.uuid))
@@ -67,8 +62,7 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
                 .unwrap_or_default()
         ))
         .await;
-    b.st.ova = Some(ova);
-    Ok(())
+    Ok(ova)
 }
 
 /// How messages name the disk format.

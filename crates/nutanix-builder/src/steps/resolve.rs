@@ -4,26 +4,41 @@
 
 use std::collections::BTreeMap;
 
-use super::Build;
+use prism::models::VmGpu;
+use prism::ops::new_vm::NewNic;
+
+use crate::context::Ctx;
+use crate::entities::Named;
 use crate::error::BuildError;
-use crate::state::Named;
+use crate::plan::{BuildPlan, Ref};
+
+/// The template's references, as Prism knows them.
+#[derive(Debug, Clone)]
+pub(crate) struct Resolved {
+    /// The Prism Element cluster.
+    pub(crate) cluster: Named,
+    /// The NICs, their subnets resolved, in template order.
+    pub(crate) nics: Vec<NewNic>,
+    /// The project.
+    pub(crate) project: Option<Named>,
+    /// GPUs to attach.
+    pub(crate) gpus: Vec<VmGpu>,
+}
 
 /// The step.
-pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
-    let cfg = b.cfg.clone();
-    b.out
+pub(crate) async fn run(ctx: &Ctx, plan: &BuildPlan) -> Result<Resolved, BuildError> {
+    let vm = &plan.vm;
+    ctx.out
         .say("Resolving cluster, subnets, project, GPUs and categories...")
         .await;
 
-    let cluster = match (&cfg.vm.cluster_uuid, &cfg.vm.cluster_name) {
-        (Some(uuid), _) => {
-            let c = b
-                .cancellable(async {
-                    b.prism
-                        .get_cluster(uuid)
-                        .await
-                        .map_err(|e| b.prism_err(&format!("looking up cluster {uuid}"), e))
-                })
+    let cluster = match &vm.cluster {
+        Ref::Uuid(uuid) => {
+            let c = ctx
+                .call(
+                    &format!("looking up cluster {uuid}"),
+                    ctx.prism.get_cluster(uuid),
+                )
                 .await?;
             if c.is_prism_central() {
                 return Err(BuildError::unexpected(
@@ -33,167 +48,130 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
             }
             c
         }
-        (None, Some(name)) => {
-            b.cancellable(async {
-                b.prism
-                    .cluster_by_name(name)
-                    .await
-                    .map_err(|e| b.prism_err("resolving cluster_name", e))
-            })
-            .await?
-        }
-        (None, None) => {
-            return Err(BuildError::unexpected(
-                "resolving the cluster",
-                "neither cluster_name nor cluster_uuid is set",
-            ))
+        Ref::Name(name) => {
+            ctx.call("resolving cluster_name", ctx.prism.cluster_by_name(name))
+                .await?
         }
     };
-    let cluster = Named {
-        uuid: cluster.uuid().to_string(),
-        name: cluster.name().to_string(),
-    };
-    b.out
+    let cluster = Named::of(
+        "resolving the cluster",
+        cluster.metadata.uuid.as_deref(),
+        cluster.name(),
+    )?;
+    ctx.out
         .message(format!("Cluster: {} ({})", cluster.name, cluster.uuid))
         .await;
 
-    let mut subnets = Vec::new();
-    for (i, nic) in cfg.vm.vm_nics.iter().enumerate() {
+    let mut nics = Vec::new();
+    for (i, nic) in vm.nics.iter().enumerate() {
         let step = format!("resolving the subnet of vm_nics[{i}]");
-        let subnet = match (&nic.subnet_uuid, &nic.subnet_name) {
-            (Some(uuid), _) => {
-                b.cancellable(async {
-                    b.prism
-                        .get_subnet(uuid)
-                        .await
-                        .map_err(|e| b.prism_err(&step, e))
-                })
-                .await?
-            }
-            (None, Some(name)) => {
-                b.cancellable(async {
-                    b.prism
-                        .subnet_by_name(name, Some(&cluster.uuid))
-                        .await
-                        .map_err(|e| b.prism_err(&step, e))
-                })
-                .await?
-            }
-            (None, None) => {
-                return Err(BuildError::unexpected(
-                    step,
-                    "no subnet_name or subnet_uuid",
-                ))
+        let subnet = match &nic.subnet {
+            Ref::Uuid(uuid) => ctx.call(&step, ctx.prism.get_subnet(uuid)).await?,
+            Ref::Name(name) => {
+                ctx.call(&step, ctx.prism.subnet_by_name(name, Some(&cluster.uuid)))
+                    .await?
             }
         };
-        b.out
+        let subnet = Named::of(&step, subnet.metadata.uuid.as_deref(), subnet.name())?;
+        ctx.out
             .message(format!(
                 "Subnet for NIC {}: {} ({})",
                 i + 1,
-                subnet.name(),
-                subnet.uuid()
+                subnet.name,
+                subnet.uuid
             ))
             .await;
-        subnets.push(subnet.uuid().to_string());
+        nics.push(NewNic {
+            subnet: subnet.uuid,
+            mac: nic.mac.clone(),
+            ip: nic.ip.clone(),
+        });
     }
 
-    let project = match &cfg.vm.project {
+    let project = match &vm.project {
         Some(name) => {
-            let p = b
-                .cancellable(async {
-                    b.prism
-                        .project_by_name(name)
-                        .await
-                        .map_err(|e| b.prism_err("resolving project", e))
-                })
+            let p = ctx
+                .call("resolving project", ctx.prism.project_by_name(name))
                 .await?;
-            b.out
-                .message(format!("Project: {} ({})", p.name(), p.uuid()))
+            let p = Named::of("resolving project", p.metadata.uuid.as_deref(), p.name())?;
+            ctx.out
+                .message(format!("Project: {} ({})", p.name, p.uuid))
                 .await;
-            Some(Named {
-                uuid: p.uuid().to_string(),
-                name: p.name().to_string(),
-            })
+            Some(p)
         }
         None => None,
     };
 
     let mut gpus = Vec::new();
-    for g in &cfg.vm.gpu {
-        let found = b
-            .cancellable(async {
-                b.prism
-                    .find_gpu(&g.name, Some(&cluster.uuid))
-                    .await
-                    .map_err(|e| b.prism_err("resolving gpu", e))
-            })
+    for name in &vm.gpus {
+        let found = ctx
+            .call(
+                "resolving gpu",
+                ctx.prism.find_gpu(name, Some(&cluster.uuid)),
+            )
             .await?;
-        b.out
+        ctx.out
             .message(format!(
-                "GPU: {} (device {:?}) on host {}",
-                g.name, found.gpu.device_id, found.host_uuid
+                "GPU: {name} (device {:?}) on host {}",
+                found.gpu.device_id, found.host_uuid
             ))
             .await;
         gpus.push(found.to_vm_gpu());
     }
 
-    let mut vm_categories: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut image_categories: BTreeMap<String, String> = BTreeMap::new();
-    let wanted = cfg
+    check_categories(ctx, plan).await?;
+    Ok(Resolved {
+        cluster,
+        nics,
+        project,
+        gpus,
+    })
+}
+
+/// Every category the VM and the images get must exist.
+async fn check_categories(ctx: &Ctx, plan: &BuildPlan) -> Result<(), BuildError> {
+    let image_categories: BTreeMap<String, Vec<String>> = plan
+        .outputs
+        .images
+        .iter()
+        .flat_map(|i| i.categories.iter())
+        .map(|(k, v)| (k.clone(), vec![v.clone()]))
+        .collect();
+    let wanted = plan
         .vm
-        .vm_categories
+        .categories
         .iter()
         .map(|c| ("vm_categories", c))
-        .chain(
-            cfg.image_categories
-                .iter()
-                .filter(|_| !cfg.image_skip)
-                .map(|c| ("image_categories", c)),
-        );
+        .chain(image_categories.iter().map(|c| ("image_categories", c)));
     let mut checked: Vec<(String, String)> = Vec::new();
-    for (option, c) in wanted {
-        let pair = (c.key.clone(), c.value.clone());
-        if !checked.contains(&pair) {
-            let exists = b
-                .cancellable(async {
-                    b.prism
-                        .category_exists(&c.key, &c.value)
-                        .await
-                        .map_err(|e| b.prism_err(&format!("checking {option}"), e))
-                })
+    for (option, (key, values)) in wanted {
+        for value in values {
+            let pair = (key.clone(), value.clone());
+            if checked.contains(&pair) {
+                continue;
+            }
+            let exists = ctx
+                .call(
+                    &format!("checking {option}"),
+                    ctx.prism.category_exists(key, value),
+                )
                 .await?;
             if !exists {
                 return Err(BuildError::unexpected(
                     format!("checking {option}"),
                     format!(
-                        "category {}:{} does not exist in Prism Central; create it first",
-                        c.key, c.value
+                        "category {key}:{value} does not exist in Prism Central; create it first"
                     ),
                 ));
             }
             checked.push(pair);
         }
-        if option == "vm_categories" {
-            let values = vm_categories.entry(c.key.clone()).or_default();
-            if !values.contains(&c.value) {
-                values.push(c.value.clone());
-            }
-        } else {
-            image_categories.insert(c.key.clone(), c.value.clone());
-        }
     }
     if !checked.is_empty() {
         let list: Vec<String> = checked.iter().map(|(k, v)| format!("{k}:{v}")).collect();
-        b.out
+        ctx.out
             .message(format!("Categories: {}", list.join(", ")))
             .await;
     }
-
-    b.st.cluster = Some(cluster);
-    b.st.subnets = subnets;
-    b.st.project = project;
-    b.st.gpus = gpus;
-    b.st.vm_categories = vm_categories;
-    b.st.image_categories = image_categories;
     Ok(())
 }

@@ -3,26 +3,31 @@
 //! pulled the plug at once). With `disable_stop_instance` the build only waits for the guest to
 //! stop itself.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use prism::models::{PowerMechanism, PowerState};
 use tokio::time::Instant;
 
-use super::{Build, TASK_TIMEOUT};
+use crate::context::{Ctx, TASK_TIMEOUT};
+use crate::entities::Named;
 use crate::error::BuildError;
+use crate::plan::ShutdownPlan;
 
-/// The step.
-pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
-    b.st.shutdown_started = true;
-    let (uuid, name) = match &b.st.vm {
-        Some(v) => (v.uuid.clone(), v.name.clone()),
-        None => return Err(BuildError::unexpected("shutting down", "no VM")),
+/// The step: the VM is off when it returns.
+pub(crate) async fn run(
+    b: &Ctx,
+    how: &ShutdownPlan,
+    vm: &Named,
+    comm: Arc<dyn packer_rpc::Communicator>,
+) -> Result<(), BuildError> {
+    let (uuid, name) = (vm.uuid.clone(), vm.name.clone());
+    let timeout = match how {
+        ShutdownPlan::WaitForGuest(t) | ShutdownPlan::Command(_, t) | ShutdownPlan::Acpi(t) => *t,
     };
-    let cfg = b.cfg.clone();
-    let timeout = cfg.shutdown.shutdown_timeout;
     let deadline = Instant::now() + timeout;
 
-    if cfg.disable_stop_instance {
+    if let ShutdownPlan::WaitForGuest(_) = how {
         b.out
             .say(format!(
                 "Automatic instance stop disabled (disable_stop_instance). Waiting up to {} for VM '{name}' to shut itself down...",
@@ -40,13 +45,8 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
         };
     }
 
-    let command = cfg
-        .shutdown
-        .shutdown_command
-        .clone()
-        .filter(|_| cfg.comm.communicator != nutanix_config::Communicator::None);
-    let graceful = match (&command, b.st.comm.clone()) {
-        (Some(command), Some(comm)) => {
+    let graceful = match how {
+        ShutdownPlan::Command(command, _) => {
             b.out
                 .say(format!(
                     "Gracefully halting VM '{name}' with shutdown_command..."
@@ -69,18 +69,11 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
             });
             true
         }
-        _ => {
+        ShutdownPlan::WaitForGuest(_) | ShutdownPlan::Acpi(_) => {
             b.out
                 .say(format!("Shutting down VM '{name}' (ACPI power button)..."))
                 .await;
-            let vm = b
-                .cancellable(async {
-                    b.prism
-                        .get_vm(&uuid)
-                        .await
-                        .map_err(|e| b.prism_err("shutting down", e))
-                })
-                .await?;
+            let vm = b.call("shutting down", b.prism.get_vm(&uuid)).await?;
             if vm.power_state() == Some(&PowerState::Off) {
                 b.out.message(format!("VM '{name}' is already off")).await;
                 return Ok(());
@@ -128,16 +121,11 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
 }
 
 /// Polls until the VM is off (true) or `deadline` passes (false).
-async fn wait_off(b: &Build, uuid: &str, deadline: Instant) -> Result<bool, BuildError> {
+async fn wait_off(b: &Ctx, uuid: &str, deadline: Instant) -> Result<bool, BuildError> {
     let mut delay = Duration::from_millis(200);
     loop {
         let vm = b
-            .cancellable(async {
-                b.prism
-                    .get_vm(uuid)
-                    .await
-                    .map_err(|e| b.prism_err("waiting for the VM to stop", e))
-            })
+            .call("waiting for the VM to stop", b.prism.get_vm(uuid))
             .await?;
         if vm.power_state() == Some(&PowerState::Off) {
             return Ok(true);

@@ -3,34 +3,21 @@
 //! `source_image_force`), or a local `source_image_path` uploaded with a progress bar. Images
 //! the build creates go into the ledger before they are requested.
 
-use std::collections::HashMap;
-use std::path::Path;
+use prism::models::{Checksum, Image, ImageType as PrismImageType};
+use prism::NewImage;
 
-use nutanix_config::{ChecksumType, ImageType, VmDisk};
-use prism::models::{Checksum, ChecksumAlgorithm, Image};
-use prism::{ImageSource, NewImage};
-
-use super::upload::{upload_local_image, LocalImage};
-use super::{Build, TASK_TIMEOUT};
+use super::local_upload::{upload_local_image, LocalImage};
+use crate::context::{Ctx, TASK_TIMEOUT};
+use crate::entities::{Named, SourceImage};
 use crate::error::BuildError;
 use crate::ledger::{Entry, Kind, Stage};
-use crate::state::{Named, SourceImage};
+use crate::plan::{Disk, ImageSource, Ref};
 
-fn prism_type(t: ImageType) -> prism::models::ImageType {
-    match t {
-        ImageType::IsoImage => prism::models::ImageType::IsoImage,
-        _ => prism::models::ImageType::DiskImage,
-    }
-}
-
-fn source_of(image: &Image) -> SourceImage {
-    SourceImage {
-        image: Named {
-            uuid: image.uuid().to_string(),
-            name: image.name().to_string(),
-        },
+fn source_of(what: &str, image: &Image) -> Result<SourceImage, BuildError> {
+    Ok(SourceImage {
+        image: Named::of(what, image.uuid(), image.name())?,
         size_bytes: image.size_bytes(),
-    }
+    })
 }
 
 /// The last path segment of a URL or file path, without query or fragment: the image name the
@@ -46,125 +33,146 @@ pub(crate) fn base_name(s: &str) -> String {
         .to_string()
 }
 
-/// The step.
-pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
-    let cfg = b.cfg.clone();
-    if cfg
-        .vm
-        .vm_disks
-        .iter()
-        .any(|d| d.image_type != Some(ImageType::Disk))
-    {
-        b.out.say("Preparing source images...").await;
+/// The step: every disk with the image it will be cloned from or backed by. Disks with the same
+/// source share one image.
+pub(crate) async fn run(
+    ctx: &Ctx,
+    disks: &[Disk],
+    cluster: &Named,
+) -> Result<Vec<Disk<SourceImage>>, BuildError> {
+    if disks.iter().any(|d| d.image().is_some()) {
+        ctx.out.say("Preparing source images...").await;
     }
-    let mut done: HashMap<String, SourceImage> = HashMap::new();
-    let mut sources = Vec::new();
-    for (i, d) in cfg.vm.vm_disks.iter().enumerate() {
-        let Some(t @ (ImageType::DiskImage | ImageType::IsoImage)) = d.image_type else {
-            sources.push(None);
-            continue;
-        };
-        let key = format!(
-            "{t}\u{0}{:?}\u{0}{:?}\u{0}{:?}\u{0}{:?}",
-            d.source_image_uuid, d.source_image_name, d.source_image_uri, d.source_image_path
-        );
-        let source = match done.get(&key) {
-            Some(s) => s.clone(),
-            None => {
-                let s = one_disk(b, i, d, t).await?;
-                done.insert(key, s.clone());
-                s
-            }
-        };
-        b.out
-            .message(format!(
-                "Disk {}: {} from image '{}' ({})",
-                i + 1,
-                t,
-                source.image.name,
-                source.image.uuid
-            ))
-            .await;
-        sources.push(Some(source));
-    }
-    b.st.disk_sources = sources;
-    Ok(())
-}
-
-async fn one_disk(
-    b: &Build,
-    i: usize,
-    d: &VmDisk,
-    t: ImageType,
-) -> Result<SourceImage, BuildError> {
-    let step = format!("vm_disks[{i}]");
-    if let Some(uuid) = &d.source_image_uuid {
-        let image = b
-            .cancellable(async {
-                b.prism
-                    .get_image(uuid)
-                    .await
-                    .map_err(|e| b.prism_err(&format!("{step}: looking up source_image_uuid"), e))
-            })
-            .await?;
-        return Ok(source_of(&image));
-    }
-    if let Some(name) = &d.source_image_name {
-        let ty = prism_type(t);
-        let image = b
-            .cancellable(async {
-                b.prism
-                    .image_by_name(name, Some(&ty))
-                    .await
-                    .map_err(|e| b.prism_err(&format!("{step}: looking up source_image_name"), e))
-            })
-            .await?;
-        return Ok(source_of(&image));
-    }
-    if let Some(uri) = &d.source_image_uri {
-        return from_uri(b, &step, d, uri, t).await;
-    }
-    if let Some(path) = &d.source_image_path {
-        let (image, size) = upload_local_image(
-            b,
-            LocalImage {
-                path: Path::new(path),
-                name: base_name(path),
-                image_type: prism_type(t),
-                kind: Kind::SourceImage,
-                delete_after: d.source_image_delete,
-                attached: false,
+    let mut found = Found {
+        ctx,
+        cluster,
+        done: Vec::new(),
+    };
+    let mut out = Vec::new();
+    for (i, disk) in disks.iter().enumerate() {
+        out.push(match disk {
+            Disk::Empty {
+                size_gib,
+                storage_container,
+            } => Disk::Empty {
+                size_gib: *size_gib,
+                storage_container: storage_container.clone(),
             },
-        )
-        .await?;
-        return Ok(SourceImage {
-            image,
-            size_bytes: Some(size),
+            Disk::Cloned { image, size_gib } => Disk::Cloned {
+                image: found.image(i, image, PrismImageType::DiskImage).await?,
+                size_gib: *size_gib,
+            },
+            Disk::Cdrom { image } => Disk::Cdrom {
+                image: found.image(i, image, PrismImageType::IsoImage).await?,
+            },
         });
     }
-    Err(BuildError::unexpected(step, "no source image is set"))
+    Ok(out)
 }
 
-fn checksum_of(d: &VmDisk) -> Option<Checksum> {
-    let value = d.source_image_checksum.clone()?;
-    let algorithm = match d.source_image_checksum_type? {
-        ChecksumType::Sha256 => ChecksumAlgorithm::Sha256,
-        ChecksumType::Sha1 => ChecksumAlgorithm::Sha1,
-    };
-    Some(Checksum {
-        checksum_algorithm: algorithm,
-        checksum_value: value.to_ascii_lowercase(),
-    })
+/// The images found or made so far.
+struct Found<'a> {
+    ctx: &'a Ctx,
+    cluster: &'a Named,
+    done: Vec<(&'a ImageSource, SourceImage)>,
+}
+
+impl<'a> Found<'a> {
+    /// The image of disk `i`, found or made once per source.
+    async fn image(
+        &mut self,
+        i: usize,
+        source: &'a ImageSource,
+        image_type: PrismImageType,
+    ) -> Result<SourceImage, BuildError> {
+        let known = self.done.iter().find(|(s, _)| s.same_image(source));
+        let image = match known {
+            Some((_, image)) => image.clone(),
+            None => {
+                let image = one_image(self.ctx, i, source, &image_type, self.cluster).await?;
+                self.done.push((source, image.clone()));
+                image
+            }
+        };
+        let label = match image_type {
+            PrismImageType::IsoImage => "ISO_IMAGE",
+            _ => "DISK_IMAGE",
+        };
+        self.ctx
+            .out
+            .message(format!(
+                "Disk {}: {label} from image '{}' ({})",
+                i + 1,
+                image.image.name,
+                image.image.uuid
+            ))
+            .await;
+        Ok(image)
+    }
+}
+
+async fn one_image(
+    ctx: &Ctx,
+    i: usize,
+    source: &ImageSource,
+    image_type: &PrismImageType,
+    cluster: &Named,
+) -> Result<SourceImage, BuildError> {
+    let step = format!("vm_disks[{i}]");
+    match source {
+        ImageSource::Existing(Ref::Uuid(uuid)) => {
+            let what = format!("{step}: looking up source_image_uuid");
+            let image = ctx.call(&what, ctx.prism.get_image(uuid)).await?;
+            source_of(&what, &image)
+        }
+        ImageSource::Existing(Ref::Name(name)) => {
+            let what = format!("{step}: looking up source_image_name");
+            let image = ctx
+                .call(&what, ctx.prism.image_by_name(name, Some(image_type)))
+                .await?;
+            source_of(&what, &image)
+        }
+        ImageSource::Uri {
+            uri,
+            checksum,
+            force,
+            delete_after,
+        } => {
+            let download = Download {
+                uri,
+                checksum: checksum.as_ref(),
+                force: *force,
+                delete_after: *delete_after,
+                image_type,
+                cluster,
+            };
+            from_uri(ctx, &step, download).await
+        }
+        ImageSource::Local { path, delete_after } => {
+            let (image, size) = upload_local_image(
+                ctx,
+                LocalImage {
+                    path,
+                    name: base_name(&path.to_string_lossy()),
+                    image_type: image_type.clone(),
+                    kind: Kind::SourceImage,
+                    delete_after: *delete_after,
+                    attached: false,
+                    cluster: &cluster.uuid,
+                },
+            )
+            .await?;
+            Ok(SourceImage {
+                image,
+                size_bytes: Some(size),
+            })
+        }
+    }
 }
 
 /// An existing image can stand in for the download when it holds the same URL, has the right
 /// type, is complete, and (when a checksum is given) carries that checksum.
-fn reusable(
-    image: &Image,
-    uri: &str,
-    t: &prism::models::ImageType,
-    sum: Option<&Checksum>,
-) -> bool {
+fn reusable(image: &Image, uri: &str, t: &PrismImageType, sum: Option<&Checksum>) -> bool {
     let complete = image
         .status
         .as_ref()
@@ -188,59 +196,61 @@ fn reusable(
     image.source_uri() == Some(uri) && image.image_type() == Some(t) && complete && same_sum
 }
 
-async fn from_uri(
-    b: &Build,
-    step: &str,
-    d: &VmDisk,
-    uri: &str,
-    t: ImageType,
-) -> Result<SourceImage, BuildError> {
+/// A `source_image_uri` to have Prism download.
+struct Download<'a> {
+    uri: &'a str,
+    checksum: Option<&'a Checksum>,
+    force: bool,
+    delete_after: bool,
+    image_type: &'a PrismImageType,
+    cluster: &'a Named,
+}
+
+async fn from_uri(ctx: &Ctx, step: &str, d: Download<'_>) -> Result<SourceImage, BuildError> {
+    let uri = d.uri;
     let name = base_name(uri);
-    let ty = prism_type(t);
-    let sum = checksum_of(d);
-    let existing: Vec<Image> = b
-        .cancellable(async {
-            b.prism
-                .images_named(&name)
-                .await
-                .map_err(|e| b.prism_err(&format!("{step}: looking for an image of {uri}"), e))
-        })
+    let existing: Vec<Image> = ctx
+        .call(
+            &format!("{step}: looking for an image of {uri}"),
+            ctx.prism.images_named(&name),
+        )
         .await?
         .into_iter()
-        .filter(|img| reusable(img, uri, &ty, sum.as_ref()))
+        .filter(|img| reusable(img, uri, d.image_type, d.checksum))
         .collect();
     if let Some(found) = existing.first() {
-        if !d.source_image_force {
-            b.out
+        if !d.force {
+            let what = format!("{step}: reusing an image of {uri}");
+            let found = source_of(&what, found)?;
+            ctx.out
                 .message(format!(
                     "Reusing image '{}' ({}) already downloaded from {uri}",
-                    found.name(),
-                    found.uuid()
+                    found.image.name, found.image.uuid
                 ))
                 .await;
-            return Ok(source_of(found));
+            return Ok(found);
         }
         for old in &existing {
-            b.out
+            let Some(old_uuid) = old.uuid() else { continue };
+            ctx.out
                 .message(format!(
-                    "Deleting image '{}' ({}) to download {uri} again (source_image_force)",
+                    "Deleting image '{}' ({old_uuid}) to download {uri} again (source_image_force)",
                     old.name(),
-                    old.uuid()
                 ))
                 .await;
-            let wait = b.wait(TASK_TIMEOUT);
-            b.prism
-                .delete_image(old.uuid(), &wait)
+            let wait = ctx.wait(TASK_TIMEOUT);
+            ctx.prism
+                .delete_image(old_uuid, &wait)
                 .await
-                .map_err(|e| b.prism_err(&format!("{step}: deleting the old image"), e))?;
+                .map_err(|e| ctx.prism_err(&format!("{step}: deleting the old image"), e))?;
         }
     }
 
     let uuid = uuid::Uuid::new_v4().to_string();
     let mut entry = Entry::requested(Kind::SourceImage, &uuid, &name);
-    entry.delete_after = d.source_image_delete;
-    b.ledger.record(entry);
-    b.out
+    entry.delete_after = d.delete_after;
+    ctx.ledger.record(entry);
+    ctx.out
         .message(format!(
             "Prism Central is downloading {uri} into image '{name}' ({uuid})..."
         ))
@@ -248,31 +258,23 @@ async fn from_uri(
     let new = NewImage {
         name: name.clone(),
         description: Some("added by Packer".to_string()),
-        image_type: ty,
-        source: ImageSource::Uri {
+        image_type: d.image_type.clone(),
+        source: prism::ImageSource::Uri {
             uri: uri.to_string(),
-            checksum: sum,
+            checksum: d.checksum.cloned(),
         },
-        cluster_uuid: b.st.cluster.as_ref().map(|c| c.uuid.clone()),
+        cluster_uuid: Some(d.cluster.uuid.clone()),
         categories: Default::default(),
     };
     let create = format!("{step}: downloading {uri} into image '{name}'");
-    let accepted = b
-        .submit_create(&uuid, &create, b.prism.submit_image(&new, Some(&uuid)))
+    let accepted = ctx
+        .submit_create(&uuid, &create, ctx.prism.submit_image(&new, Some(&uuid)))
         .await?;
-    b.wait_task(
-        &accepted.task_uuid,
-        &create,
-        b.cfg.cluster.transfer_timeout(),
-    )
-    .await?;
-    b.ledger.advance(&uuid, Stage::Ready);
-    let image = b
-        .prism
-        .get_image(&uuid)
-        .await
-        .map_err(|e| b.prism_err(&create, e))?;
-    Ok(source_of(&image))
+    ctx.wait_task(&accepted.task_uuid, &create, ctx.transfer_timeout)
+        .await?;
+    ctx.ledger.advance(&uuid, Stage::Ready);
+    let image = ctx.call(&create, ctx.prism.get_image(&uuid)).await?;
+    source_of(&create, &image)
 }
 
 #[cfg(test)]

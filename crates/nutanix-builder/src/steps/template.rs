@@ -5,20 +5,15 @@
 
 use prism::NewTemplate;
 
-use super::{Build, LONG_TASK_TIMEOUT};
+use crate::context::Ctx;
+use crate::entities::Named;
 use crate::error::BuildError;
 use crate::ledger::Kind;
-use crate::state::Named;
+use crate::plan::TemplatePlan;
 
-/// The step.
-pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
-    let Some(vm) = b.st.vm.clone() else {
-        return Err(BuildError::unexpected(
-            "creating the VM template",
-            "there is no VM to make it from",
-        ));
-    };
-    let name = b.cfg.template.name.clone();
+/// The step: the new template.
+pub(crate) async fn run(b: &Ctx, plan: &TemplatePlan, vm: &Named) -> Result<Named, BuildError> {
+    let name = plan.name.clone();
     let step = format!("creating VM template '{name}'");
     b.out
         .say(format!(
@@ -27,12 +22,7 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
         ))
         .await;
     let before: Vec<String> = b
-        .cancellable(async {
-            b.prism
-                .templates_named(&name)
-                .await
-                .map_err(|e| b.prism_err(&step, e))
-        })
+        .call(&step, b.prism.templates_named(&name))
         .await?
         .into_iter()
         .map(|t| t.ext_id)
@@ -52,14 +42,14 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
         .record_pending(Kind::Template, &name, &vm.uuid, before.clone());
     let new = NewTemplate {
         name: name.clone(),
-        description: b.cfg.template.description.clone(),
+        description: plan.description.clone(),
         vm_uuid: vm.uuid.clone(),
     };
     let task = b
         .submit_create(&pending_id, &step, b.prism.submit_template(&new))
         .await?;
     b.ledger.set_task(&pending_id, &task);
-    b.wait_task(&task, &step, long_task_timeout(b)).await?;
+    b.wait_task(&task, &step, b.long_task_timeout()).await?;
 
     let newest = b
         .until_listed(&step, || async {
@@ -87,15 +77,8 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
             template.ext_id
         ))
         .await;
-    b.st.template = Some(Named {
+    Ok(Named {
         uuid: template.ext_id,
         name,
-    });
-    Ok(())
-}
-
-/// Template and OVA tasks copy whole disks: the Go plugin allowed them an hour; a longer
-/// nutanix_transfer_timeout raises that.
-pub(crate) fn long_task_timeout(b: &Build) -> std::time::Duration {
-    b.cfg.cluster.transfer_timeout().max(LONG_TASK_TIMEOUT)
+    })
 }

@@ -5,47 +5,42 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::Build;
+use std::net::IpAddr;
+
+use crate::context::Ctx;
+use crate::entities::Named;
 use crate::error::BuildError;
-use crate::ip::{candidates, idle_poll, Settle};
-use crate::report::ProgressThrottle;
+use crate::ip_choice::{candidates, idle_poll, Settle};
+use crate::plan::IpWait;
+use crate::ui::ProgressThrottle;
 
 /// How often a long IP wait says it is still waiting.
 const STILL_WAITING: Duration = Duration::from_secs(30);
 
-/// The step.
-pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
-    let (vm_uuid, vm_name) = match &b.st.vm {
-        Some(v) => (v.uuid.clone(), v.name.clone()),
-        None => return Err(BuildError::unexpected("waiting for an IP", "no VM")),
-    };
-    let w = &b.cfg.wait_ip;
-    let timeout = w.ip_wait_timeout;
-    b.out
+/// The step: the VM's settled address.
+pub(crate) async fn run(ctx: &Ctx, w: &IpWait, vm: &Named) -> Result<IpAddr, BuildError> {
+    let (vm_uuid, vm_name) = (&vm.uuid, &vm.name);
+    let timeout = w.timeout;
+    ctx.out
         .say(format!(
             "Waiting for an IP address of VM '{vm_name}' (up to {}, settling for {})...",
             humantime::format_duration(timeout),
-            humantime::format_duration(w.ip_settle_timeout)
+            humantime::format_duration(w.settle)
         ))
         .await;
     let started = Instant::now();
     let deadline = started + timeout;
-    let mut settle = Settle::new(w.ip_settle_timeout);
+    let mut settle = Settle::new(w.settle);
     let mut idle: Option<Duration> = None;
     let mut seen: Vec<String> = Vec::new();
     let mut announced = None;
     let mut throttle = ProgressThrottle::new(STILL_WAITING, started);
     loop {
-        let vm = b
-            .cancellable(async {
-                b.prism
-                    .get_vm(&vm_uuid)
-                    .await
-                    .map_err(|e| b.prism_err("waiting for an IP address", e))
-            })
+        let vm = ctx
+            .call("waiting for an IP address", ctx.prism.get_vm(vm_uuid))
             .await?;
         let now = Instant::now();
-        let found = candidates(&vm.ip_addresses(), &w.ip_wait_address);
+        let found = candidates(&vm.ip_addresses(), &w.filter);
         for r in &found.rejected {
             if !seen.contains(r) {
                 seen.push(r.clone());
@@ -53,19 +48,18 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
         }
         let first = found.usable.first().copied();
         if let Some(ip) = settle.observe(now, first) {
-            b.out
+            ctx.out
                 .message(format!("VM '{vm_name}' has IP address {ip}"))
                 .await;
-            b.st.ip = Some(ip);
-            return Ok(());
+            return Ok(ip);
         }
         if settle.watching() != announced {
             announced = settle.watching();
             if let Some(ip) = announced {
-                b.out
+                ctx.out
                     .message(format!(
                         "Prism reports {ip}; waiting {} for it to settle",
-                        humantime::format_duration(w.ip_settle_timeout)
+                        humantime::format_duration(w.settle)
                     ))
                     .await;
             }
@@ -76,11 +70,11 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
             humantime::format_duration(Duration::from_secs(waited.as_secs() / 30 * 30))
         );
         if let Some(line) = throttle.offer(now, &line) {
-            b.out.message(line).await;
+            ctx.out.message(line).await;
         }
         if now >= deadline {
             return Err(BuildError::IpTimeout {
-                vm: vm_name,
+                vm: vm_name.clone(),
                 limit: timeout,
                 seen,
             });
@@ -90,7 +84,7 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
         let wake = (now + delay).min(deadline);
         tokio::select! {
             biased;
-            _ = b.cancel.cancelled() => return Err(BuildError::Cancelled),
+            _ = ctx.cancel.cancelled() => return Err(BuildError::Cancelled),
             _ = tokio::time::sleep_until(wake) => {}
         }
     }

@@ -13,12 +13,12 @@ async fn build_ends(
     journal_dir: Option<std::path::PathBuf>,
 ) -> Result<Option<Arc<NutanixArtifact>>, String> {
     let cfg = h.config(body, "");
-    crate::execute(
-        cfg,
+    execute(
+        plan(cfg),
         h.client(),
         Arc::new(h.console.clone()),
         h.hooks.clone(),
-        crate::Ends {
+        Ends {
             cancel,
             stop_cleanup: stop,
             cleanup_deadline: Duration::from_secs(900),

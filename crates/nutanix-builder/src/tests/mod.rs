@@ -14,8 +14,10 @@ use serde_json::{json, Value};
 mod defects;
 
 use super::artifact::NutanixArtifact;
-use super::report::testing::RecordingConsole;
-use super::steps::Hooks;
+use crate::context::Hooks;
+use crate::plan::BuildPlan;
+use crate::run::{execute, Ends};
+use crate::ui::testing::RecordingConsole;
 
 /// Records hook runs; fails `packer_provision` when told to.
 #[derive(Default)]
@@ -123,13 +125,18 @@ fn template(extra: Value) -> Value {
 }
 
 /// A build's ends with only Packer's cancel in play.
-fn ends(cancel: CancellationToken) -> super::Ends {
-    super::Ends {
+fn ends(cancel: CancellationToken) -> Ends {
+    Ends {
         cancel,
         stop_cleanup: CancellationToken::new(),
         cleanup_deadline: Duration::from_secs(900),
         journal_dir: None,
     }
+}
+
+/// The plan Prepare makes of a configuration.
+fn plan(cfg: nutanix_config::Config) -> BuildPlan {
+    BuildPlan::new(cfg, None).unwrap_or_else(|e| panic!("{e}"))
 }
 
 impl Harness {
@@ -149,7 +156,7 @@ impl Harness {
     }
 
     fn client(&self) -> prism::PrismClient {
-        let auth = prism::Auth::from_username_password("admin", "secret");
+        let auth = prism::Auth::basic("admin", "secret");
         let mut c = prism::ClientConfig::from_base_url(&self.sim.base_url(), auth).unwrap();
         c.retry.initial_delay = Duration::from_millis(10);
         prism::PrismClient::new(c).unwrap()
@@ -162,8 +169,8 @@ impl Harness {
         cancel: CancellationToken,
     ) -> Result<Option<Arc<NutanixArtifact>>, String> {
         let cfg = self.config(body, on_error);
-        super::execute(
-            cfg,
+        execute(
+            plan(cfg),
             self.client(),
             Arc::new(self.console.clone()),
             self.hooks.clone(),
@@ -571,9 +578,10 @@ async fn debug_mode_pauses_after_every_step() {
     h.console.answer = Some(String::new());
     let mut cfg = h.config(template(json!({"image_skip": true})), "");
     cfg.packer.packer_debug = true;
-    let steps = super::steps::plan(&cfg).len();
-    super::execute(
-        cfg,
+    // check template, resolve references, source images, create VM, connect, provision, shut down
+    let steps = 7;
+    execute(
+        plan(cfg),
         h.client(),
         Arc::new(h.console.clone()),
         h.hooks.clone(),

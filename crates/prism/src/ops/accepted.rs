@@ -14,8 +14,9 @@ use reqwest::Method;
 
 use crate::client::PrismClient;
 use crate::error::PrismError;
-use crate::models::{Image, Vm, VmIntentInput};
+use crate::models::{Image, Vm};
 use crate::ops::images::NewImage;
+use crate::ops::new_vm::NewVm;
 use crate::transport::Retry;
 
 /// A create Prism accepted: the new entity's UUID and the task that is creating it.
@@ -28,11 +29,13 @@ pub struct Accepted {
 }
 
 impl PrismClient {
-    /// `POST /vms` without waiting for the task. Sent once (see [`crate::transport`]).
-    pub async fn submit_vm(&self, input: &VmIntentInput) -> Result<Accepted, PrismError> {
+    /// `POST /vms` of `new` as VM `uuid`, without waiting for the task. Sent once (see
+    /// [`crate::transport`]).
+    pub async fn submit_vm(&self, new: &NewVm, uuid: &str) -> Result<Accepted, PrismError> {
+        let input = new.to_v3(uuid);
         let op = format!("create VM '{}'", input.spec.name);
         let created: Vm = self
-            .call(&op, Method::POST, &["vms"], Some(input), Retry::CreateOnce)
+            .call(&op, Method::POST, &["vms"], Some(&input), Retry::CreateOnce)
             .await?;
         let accepted = accepted(&op, created.metadata.uuid.clone(), created.task_uuid())?;
         tracing::info!(vm = %accepted.uuid, name = %input.spec.name, task = %accepted.task_uuid, "VM create accepted");

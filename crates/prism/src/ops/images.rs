@@ -188,7 +188,7 @@ impl PrismClient {
     /// (HTTP 404) counts as deleted, so cleanup can be repeated safely.
     pub async fn delete_image(&self, uuid: &str, wait: &Wait) -> Result<(), PrismError> {
         let op = format!("delete image {uuid}");
-        self.memo(|m| m.images.retain(|_, i| i.uuid() != uuid));
+        self.memo(|m| m.images.retain(|_, i| i.uuid() != Some(uuid)));
         self.delete_entity(&op, &["images", uuid], wait).await
     }
 

@@ -265,10 +265,7 @@ impl NewVm {
         };
         let mut metadata = Metadata::of_kind("vm");
         metadata.uuid = Some(uuid.to_string());
-        metadata.project_reference = self
-            .project
-            .as_ref()
-            .map(|p| Reference::new("project", p));
+        metadata.project_reference = self.project.as_ref().map(|p| Reference::new("project", p));
         VmIntentInput {
             api_version: None,
             metadata,

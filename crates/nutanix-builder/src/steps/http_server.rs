@@ -3,11 +3,12 @@
 //! to provisioners as `PackerHTTPIP`/`PackerHTTPPort`/`PackerHTTPAddr`.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
 
-use super::Build;
+use nutanix_config::Config;
+
+use crate::context::Ctx;
 use crate::error::BuildError;
-use crate::hookdata::HttpInfo;
+use crate::generated_data::HttpInfo;
 
 /// The address of this machine the VM can reach: the bind address when one is given, otherwise
 /// the local end of a route to Prism Central (the VM's cluster sits on that side of the network).
@@ -30,30 +31,18 @@ async fn reachable_ip(bind: IpAddr, endpoint: &str, port: u16) -> Option<IpAddr>
     socket.local_addr().ok().map(|a| a.ip())
 }
 
-/// The step.
-pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
-    let h = &b.cfg.http;
-    let bind: IpAddr = h.http_bind_address.parse().map_err(|_| {
-        BuildError::unexpected(
-            "starting the HTTP server",
-            format!(
-                "http_bind_address {:?} is not an IP address",
-                h.http_bind_address
-            ),
-        )
-    })?;
-    let serve = cdrom::HttpServe {
-        directory: h.http_directory.as_ref().map(PathBuf::from),
-        content: h.http_content.clone(),
-        bind_address: bind,
-        port_min: h.http_port_min,
-        port_max: h.http_port_max,
-    };
-    b.out.say("Starting the HTTP server...").await;
-    let server = cdrom::start_http_server(serve)
+/// The step: the running server and how the VM reaches it.
+pub(crate) async fn run(
+    ctx: &Ctx,
+    serve: &cdrom::HttpServe,
+    cfg: &Config,
+) -> Result<(cdrom::HttpServer, HttpInfo), BuildError> {
+    ctx.out.say("Starting the HTTP server...").await;
+    let server = cdrom::start_http_server(serve.clone())
         .await
         .map_err(|e| BuildError::unexpected("starting the HTTP server", e.to_string()))?;
-    let cl = &b.cfg.cluster;
+    let cl = &cfg.cluster;
+    let bind = serve.bind_address;
     let ip = reachable_ip(bind, &cl.nutanix_endpoint, cl.nutanix_port)
         .await
         .unwrap_or(bind);
@@ -61,7 +50,7 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
         ip: ip.to_string(),
         port: server.port(),
     };
-    b.out
+    ctx.out
         .message(format!(
             "HTTP server listening on {}; the VM reaches it as http://{}:{}/",
             server.addr(),
@@ -69,6 +58,5 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
             info.port
         ))
         .await;
-    b.http = Some((server, info));
-    Ok(())
+    Ok((server, info))
 }

@@ -3,15 +3,14 @@
 //! `fail_if_image_exists` / `force_deregister` checks. Every image is in the ledger before it is
 //! requested: a failed build deletes them all.
 
-use nutanix_config::ImageType;
 use prism::models::ImageType as PrismImageType;
 use prism::{ImageSource, NewImage};
 
-use super::{Build, TASK_TIMEOUT};
+use crate::context::{Ctx, TASK_TIMEOUT};
+use crate::entities::{BuiltVm, Named, OutputImage};
 use crate::error::BuildError;
 use crate::ledger::{Entry, Kind, Stage};
-use crate::spec::output_image_name;
-use crate::state::{Named, OutputImage};
+use crate::plan::{ExistingImages, ImagesPlan};
 
 /// What one image is made from.
 struct Planned {
@@ -24,38 +23,33 @@ struct Planned {
     source_image_uuid: Option<String>,
 }
 
-/// The step.
-pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
-    let cfg = b.cfg.clone();
-    let vm_name = b.st.vm.as_ref().map(|v| v.name.clone()).unwrap_or_default();
-    if b.st.vm_disks.is_empty() {
+/// The step: one image per data disk, in data disk order.
+pub(crate) async fn run(
+    b: &Ctx,
+    plan: &ImagesPlan,
+    vm: &BuiltVm,
+) -> Result<Vec<OutputImage>, BuildError> {
+    let vm_name = &vm.vm.name;
+    if vm.data_disks.is_empty() {
         return Err(BuildError::unexpected(
             "creating images",
             format!("VM '{vm_name}' has no data disk to make an image from"),
         ));
     }
-    // The n-th data disk comes from the n-th DISK / DISK_IMAGE entry of vm_disks.
-    let sources: Vec<Option<String>> = cfg
-        .vm
-        .vm_disks
+    let planned: Vec<Planned> = vm
+        .data_disks
         .iter()
-        .zip(b.st.disk_sources.iter().chain(std::iter::repeat(&None)))
-        .filter(|(d, _)| matches!(d.image_type, Some(ImageType::Disk | ImageType::DiskImage)))
-        .map(|(_, s)| s.as_ref().map(|s| s.image.uuid.clone()))
+        .zip(&plan.names)
+        .enumerate()
+        .map(|(i, (disk, name))| Planned {
+            n: i + 1,
+            name: name.clone(),
+            uuid: uuid::Uuid::new_v4().to_string(),
+            disk_uuid: disk.uuid.clone(),
+            disk_size: disk.size_bytes,
+            source_image_uuid: disk.source_image.clone(),
+        })
         .collect();
-    let planned: Vec<Planned> =
-        b.st.vm_disks
-            .iter()
-            .enumerate()
-            .map(|(i, (disk_uuid, disk_size))| Planned {
-                n: i + 1,
-                name: output_image_name(&cfg.vm.image_name, i + 1),
-                uuid: uuid::Uuid::new_v4().to_string(),
-                disk_uuid: disk_uuid.clone(),
-                disk_size: *disk_size,
-                source_image_uuid: sources.get(i).cloned().flatten(),
-            })
-            .collect();
     b.out
         .say(format!(
             "Creating {} image(s) from the disks of VM '{vm_name}'...",
@@ -64,16 +58,15 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
         .await;
 
     for p in &planned {
-        existing_name_rules(b, &p.name).await?;
+        existing_name_rules(b, plan.existing, &p.name).await?;
     }
 
     for p in &planned {
         let mut entry = Entry::requested(Kind::OutputImage, &p.uuid, &p.name);
-        entry.delete_after = cfg.image_delete;
+        entry.delete_after = plan.delete_after;
         b.ledger.record(entry);
     }
-    let shared: &Build = b;
-    let results = futures::future::join_all(planned.iter().map(|p| one_image(shared, p))).await;
+    let results = futures::future::join_all(planned.iter().map(|p| one_image(b, plan, p))).await;
     let mut images = Vec::new();
     for (p, r) in planned.iter().zip(results) {
         let size = r?;
@@ -87,11 +80,10 @@ pub(crate) async fn run(b: &mut Build) -> Result<(), BuildError> {
             size_bytes: size,
         });
     }
-    b.st.images = images;
     for p in &planned {
-        same_name_rivals(b, p).await?;
+        same_name_rivals(b, plan.existing, p).await?;
     }
-    Ok(())
+    Ok(images)
 }
 
 /// Slack for comparing Prism's creation times (whole seconds) with our own clock.
@@ -101,28 +93,27 @@ const CLOCK_SLACK: chrono::Duration = chrono::Duration::seconds(2);
 /// the images then cannot be told apart by name. After our image exists, look for others of
 /// its name made since this build started (in Prism's clock: our image's creation time minus
 /// how long the build has run): warn, or fail with `fail_if_image_exists`.
-async fn same_name_rivals(b: &Build, p: &Planned) -> Result<(), BuildError> {
+async fn same_name_rivals(b: &Ctx, rule: ExistingImages, p: &Planned) -> Result<(), BuildError> {
     let step = format!("checking for other images named '{}'", p.name);
-    let listed = b
-        .cancellable(async {
-            b.prism
-                .images_named(&p.name)
-                .await
-                .map_err(|e| b.prism_err(&step, e))
-        })
-        .await?;
+    let listed = b.call(&step, b.prism.images_named(&p.name)).await?;
     let created = |i: &prism::models::Image| {
         i.metadata
             .creation_time
             .as_deref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
     };
-    let ours = listed.iter().find(|i| i.uuid() == p.uuid).and_then(created);
+    let ours = listed
+        .iter()
+        .find(|i| i.uuid() == Some(p.uuid.as_str()))
+        .and_then(created);
     let ran = chrono::Duration::from_std(b.started.elapsed()).unwrap_or(chrono::TimeDelta::MAX);
     let since = ours.and_then(|t| t.checked_sub_signed(ran + CLOCK_SLACK));
-    let others: Vec<&prism::models::Image> = listed.iter().filter(|i| i.uuid() != p.uuid).collect();
-    if b.cfg.fail_if_image_exists && !others.is_empty() {
-        let uuids: Vec<&str> = others.iter().map(|i| i.uuid()).collect();
+    let others: Vec<&str> = listed
+        .iter()
+        .filter_map(|i| i.uuid().filter(|u| *u != p.uuid))
+        .collect();
+    if rule == ExistingImages::Fail && !others.is_empty() {
+        let uuids = &others;
         return Err(BuildError::unexpected(
             "fail_if_image_exists",
             format!(
@@ -132,10 +123,10 @@ async fn same_name_rivals(b: &Build, p: &Planned) -> Result<(), BuildError> {
             ),
         ));
     }
-    let rivals: Vec<String> = others
+    let rivals: Vec<String> = listed
         .iter()
         .filter(|i| matches!((created(i), since), (Some(t), Some(s)) if t >= s))
-        .map(|i| i.uuid().to_string())
+        .filter_map(|i| i.uuid().filter(|u| *u != p.uuid).map(str::to_string))
         .collect();
     if !rivals.is_empty() {
         b.out
@@ -152,22 +143,14 @@ async fn same_name_rivals(b: &Build, p: &Planned) -> Result<(), BuildError> {
 }
 
 /// `fail_if_image_exists` and `force_deregister`, with the Go plugin's wording.
-async fn existing_name_rules(b: &Build, name: &str) -> Result<(), BuildError> {
-    let cfg = &b.cfg;
-    if !cfg.fail_if_image_exists && !cfg.force_deregister {
+async fn existing_name_rules(b: &Ctx, rule: ExistingImages, name: &str) -> Result<(), BuildError> {
+    if rule == ExistingImages::Allow {
         return Ok(());
     }
     let step = format!("checking for existing images named '{name}'");
-    let existing = b
-        .cancellable(async {
-            b.prism
-                .images_named(name)
-                .await
-                .map_err(|e| b.prism_err(&step, e))
-        })
-        .await?;
-    if cfg.fail_if_image_exists && !existing.is_empty() {
-        let uuids: Vec<&str> = existing.iter().map(|i| i.uuid()).collect();
+    let existing = b.call(&step, b.prism.images_named(name)).await?;
+    if rule == ExistingImages::Fail && !existing.is_empty() {
+        let uuids: Vec<&str> = existing.iter().filter_map(|i| i.uuid()).collect();
         let message = if existing.len() == 1 {
             format!(
                 "one image with name {name} found ({}), please use a unique name",
@@ -184,15 +167,16 @@ async fn existing_name_rules(b: &Build, name: &str) -> Result<(), BuildError> {
     match existing.as_slice() {
         [] => Ok(()),
         [one] => {
+            let one = Named::of(&step, one.uuid(), one.name())?;
             b.out
                 .message(format!(
                     "Deleting existing image '{name}' ({}) (force_deregister)",
-                    one.uuid()
+                    one.uuid
                 ))
                 .await;
             let wait = b.wait(TASK_TIMEOUT);
             b.prism
-                .delete_image(one.uuid(), &wait)
+                .delete_image(&one.uuid, &wait)
                 .await
                 .map_err(|e| b.prism_err(&format!("deleting existing image '{name}'"), e))
         }
@@ -209,22 +193,22 @@ async fn existing_name_rules(b: &Build, name: &str) -> Result<(), BuildError> {
 }
 
 /// Requests one image and waits for it; returns its size (the disk's).
-async fn one_image(b: &Build, p: &Planned) -> Result<Option<u64>, BuildError> {
+async fn one_image(b: &Ctx, plan: &ImagesPlan, p: &Planned) -> Result<Option<u64>, BuildError> {
     let new = NewImage {
         name: p.name.clone(),
-        description: Some(b.cfg.image_description.clone()),
+        description: Some(plan.description.clone()),
         image_type: PrismImageType::DiskImage,
         source: ImageSource::VmDisk {
             disk_uuid: p.disk_uuid.clone(),
         },
         cluster_uuid: None,
-        categories: b.st.image_categories.clone(),
+        categories: plan.categories.clone(),
     };
     let step = format!("creating image '{}' from disk {}", p.name, p.n);
     let accepted = b
         .submit_create(&p.uuid, &step, b.prism.submit_image(&new, Some(&p.uuid)))
         .await?;
-    b.wait_task(&accepted.task_uuid, &step, b.cfg.cluster.transfer_timeout())
+    b.wait_task(&accepted.task_uuid, &step, b.transfer_timeout)
         .await?;
     b.ledger.advance(&p.uuid, Stage::Ready);
     b.out

@@ -1,14 +1,37 @@
 //! The data Packer's provisioners get from the builder (`Hook.Run`'s `Data`): the SDK's common
 //! keys (`Host`, `Port`, `User`, `Password`, `ConnType`, keys, `ID`, `PackerRunUUID`,
 //! `PackerHTTP*`) plus the generated data declared in Prepare. The same map, completed once the
-//! images exist, is the artifact's `generated_data`.
+//! images exist, is the artifact's `generated_data`. [`Facts`] is what the build has learnt so
+//! far: it only grows, and only this module reads it.
 
 use std::collections::BTreeMap;
 
 use nutanix_config::{Communicator, Config};
 use rmpv::Value;
 
-use crate::state::BuildState;
+use crate::entities::Named;
+use crate::ssh_key::BuildKeys;
+
+/// What the build has learnt so far, for Packer's hook data and generated data.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Facts {
+    /// The cluster.
+    pub(crate) cluster: Option<Named>,
+    /// The VM.
+    pub(crate) vm: Option<Named>,
+    /// Where the communicator connects.
+    pub(crate) host: Option<String>,
+    /// The HTTP server, while it runs.
+    pub(crate) http: Option<HttpInfo>,
+    /// The build's SSH key pair.
+    pub(crate) keys: Option<BuildKeys>,
+    /// UUIDs of the images behind the disks, in disk order, without repeats.
+    pub(crate) source_images: Vec<String>,
+    /// UUIDs of the output images, in data disk order.
+    pub(crate) images: Vec<String>,
+    /// `PACKER_RUN_UUID`.
+    pub(crate) run_uuid: String,
+}
 
 /// What the SDK puts in `PackerHTTP*` when a builder runs no HTTP server.
 const HTTP_IP_NOT_IMPLEMENTED: &str = "ERR_HTTP_IP_NOT_IMPLEMENTED_BY_BUILDER";
@@ -20,8 +43,8 @@ const HTTP_ADDR_NOT_IMPLEMENTED: &str = "ERR_HTTP_ADDR_NOT_IMPLEMENTED_BY_BUILDE
 pub(crate) const NOT_YET_KNOWN: &str = "ERR_NOT_KNOWN_UNTIL_THE_IMAGES_ARE_CREATED";
 
 /// Our generated data (the names `nutanix_config::GENERATED_VARS` declares), as strings.
-pub(crate) fn generated_data(st: &BuildState) -> BTreeMap<String, String> {
-    let images: Vec<&str> = st.images.iter().map(|i| i.image.uuid.as_str()).collect();
+pub(crate) fn generated_data(st: &Facts) -> BTreeMap<String, String> {
+    let images: Vec<&str> = st.images.iter().map(String::as_str).collect();
     let mut m = BTreeMap::new();
     let image_uuids = if images.is_empty() {
         NOT_YET_KNOWN.to_string()
@@ -39,7 +62,7 @@ pub(crate) fn generated_data(st: &BuildState) -> BTreeMap<String, String> {
         "VmUUID".to_string(),
         st.vm.as_ref().map(|v| v.uuid.clone()).unwrap_or_default(),
     );
-    m.insert("SourceImageUUIDs".to_string(), st.source_image_uuids());
+    m.insert("SourceImageUUIDs".to_string(), st.source_images.join(","));
     m.insert(
         "ClusterUUID".to_string(),
         st.cluster
@@ -67,12 +90,7 @@ pub(crate) struct HttpInfo {
 }
 
 /// The full hook data (SDK `PopulateProvisionHookData` keys plus ours).
-pub(crate) fn hook_data(
-    cfg: &Config,
-    st: &BuildState,
-    http: Option<&HttpInfo>,
-    run_uuid: &str,
-) -> packer_rpc::HookData {
+pub(crate) fn hook_data(cfg: &Config, st: &Facts) -> packer_rpc::HookData {
     let mut d = packer_rpc::HookData::new();
     for (k, v) in generated_data(st) {
         d.insert(k, Value::from(v));
@@ -82,8 +100,8 @@ pub(crate) fn hook_data(
         "ID".into(),
         s(st.vm.as_ref().map(|v| v.uuid.as_str()).unwrap_or("")),
     );
-    d.insert("PackerRunUUID".into(), s(run_uuid));
-    match http {
+    d.insert("PackerRunUUID".into(), s(&st.run_uuid));
+    match &st.http {
         Some(h) => {
             d.insert("PackerHTTPIP".into(), s(&h.ip));
             d.insert("PackerHTTPPort".into(), s(&h.port.to_string()));
@@ -125,7 +143,7 @@ pub(crate) fn hook_data(
     d.insert("Password".into(), s(&password));
     d.insert("ConnType".into(), s(cfg.comm.communicator.as_str()));
     // The SDK puts the key it generated, or read from ssh_private_key_file, in the hook data.
-    let (public_key, private_key) = match &st.ssh_keys {
+    let (public_key, private_key) = match &st.keys {
         Some(k) => (k.public_key().to_string(), k.private_key().to_string()),
         None => (
             String::from_utf8_lossy(&ssh.ssh_public_key.0).into_owned(),
@@ -152,7 +170,6 @@ pub(crate) fn hook_data(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::{Named, OutputImage};
     use serde_json::json;
 
     fn cfg(extra: serde_json::Value) -> Config {
@@ -173,8 +190,8 @@ mod tests {
         .config
     }
 
-    fn state() -> BuildState {
-        BuildState {
+    fn state() -> Facts {
+        Facts {
             vm: Some(Named {
                 uuid: "vm-1".into(),
                 name: "v".into(),
@@ -184,7 +201,8 @@ mod tests {
                 name: "PE-1".into(),
             }),
             host: Some("10.0.0.7".into()),
-            ..BuildState::default()
+            run_uuid: "run-1".into(),
+            ..Facts::default()
         }
     }
 
@@ -193,7 +211,7 @@ mod tests {
         let c = cfg(
             json!({"communicator": "ssh", "ssh_username": "ubuntu", "ssh_password": "pw", "ssh_port": 2222}),
         );
-        let d = hook_data(&c, &state(), None, "run-1");
+        let d = hook_data(&c, &state());
         assert_eq!(d["Host"], Value::from("10.0.0.7"));
         // A Go int, not a string.
         assert_eq!(d["Port"], Value::from(2222i64));
@@ -219,15 +237,12 @@ mod tests {
     fn the_build_key_pair_reaches_the_provisioners() {
         let c = cfg(json!({"communicator": "ssh", "ssh_username": "ubuntu"}));
         let mut st = state();
-        assert_eq!(
-            hook_data(&c, &st, None, "")["SSHPublicKey"],
-            Value::from("")
-        );
-        st.ssh_keys = Some(crate::temp_key::BuildKeys::generated(
+        assert_eq!(hook_data(&c, &st)["SSHPublicKey"], Value::from(""));
+        st.keys = Some(BuildKeys::generated(
             "-----BEGIN OPENSSH PRIVATE KEY-----\nk\n".into(),
             "ssh-ed25519 AAAA\n",
         ));
-        let d = hook_data(&c, &st, None, "");
+        let d = hook_data(&c, &st);
         // Go's MarshalAuthorizedKey line, newline included, as the SDK hands it on.
         assert_eq!(d["SSHPublicKey"], Value::from("ssh-ed25519 AAAA\n"));
         assert_eq!(
@@ -241,31 +256,13 @@ mod tests {
     fn http_server_and_images_fill_their_keys() {
         let c = cfg(json!({"communicator": "none"}));
         let mut st = state();
-        st.images = vec![
-            OutputImage {
-                image: Named {
-                    uuid: "i1".into(),
-                    name: "a".into(),
-                },
-                source_image_uuid: None,
-                disk_number: 1,
-                size_bytes: None,
-            },
-            OutputImage {
-                image: Named {
-                    uuid: "i2".into(),
-                    name: "a-disk2".into(),
-                },
-                source_image_uuid: None,
-                disk_number: 2,
-                size_bytes: None,
-            },
-        ];
+        st.images = vec!["i1".into(), "i2".into()];
         let http = HttpInfo {
             ip: "10.0.0.1".into(),
             port: 8100,
         };
-        let d = hook_data(&c, &st, Some(&http), "");
+        st.http = Some(http);
+        let d = hook_data(&c, &st);
         assert_eq!(d["PackerHTTPAddr"], Value::from("10.0.0.1:8100"));
         assert_eq!(d["PackerHTTPPort"], Value::from("8100"));
         assert_eq!(d["ConnType"], Value::from("none"));

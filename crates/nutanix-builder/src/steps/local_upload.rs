@@ -8,10 +8,10 @@ use std::sync::Arc;
 use prism::models::{ChecksumAlgorithm, ImageType};
 use prism::{ImageSource, NewImage, UploadChecksum, UploadOptions};
 
-use super::{Build, TASK_TIMEOUT};
+use crate::context::{Ctx, TASK_TIMEOUT};
+use crate::entities::Named;
 use crate::error::BuildError;
 use crate::ledger::{Entry, Kind, Stage};
-use crate::state::Named;
 
 /// What to create.
 pub(crate) struct LocalImage<'a> {
@@ -27,11 +27,13 @@ pub(crate) struct LocalImage<'a> {
     pub(crate) delete_after: bool,
     /// Attached to the VM as a CD-ROM (the CD image).
     pub(crate) attached: bool,
+    /// The cluster to place it on.
+    pub(crate) cluster: &'a str,
 }
 
 /// Records, creates and uploads; returns the image and its size.
 pub(crate) async fn upload_local_image(
-    b: &Build,
+    b: &Ctx,
     what: LocalImage<'_>,
 ) -> Result<(Named, u64), BuildError> {
     let uuid = uuid::Uuid::new_v4().to_string();
@@ -46,7 +48,7 @@ pub(crate) async fn upload_local_image(
         description: Some("added by Packer".to_string()),
         image_type: what.image_type,
         source: ImageSource::Upload,
-        cluster_uuid: b.st.cluster.as_ref().map(|c| c.uuid.clone()),
+        cluster_uuid: Some(what.cluster.to_string()),
         categories: Default::default(),
     };
     let accepted = b
@@ -81,7 +83,7 @@ pub(crate) async fn upload_local_image(
         progress: Some(Arc::new(move |done, _total| meter.set(done))),
         cancel: b.cancel.clone(),
     };
-    let limit = b.cfg.cluster.transfer_timeout();
+    let limit = b.transfer_timeout;
     let upload =
         tokio::time::timeout(limit, b.prism.upload_image_file(&uuid, what.path, &options)).await;
     pump.finish().await;

@@ -14,10 +14,11 @@ use std::fmt;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use nutanix_config::{Communicator, Config, OsType};
+use nutanix_config::{Config, UserData};
 
 use crate::error::BuildError;
-use crate::report::Reporter;
+use crate::plan::SshKey;
+use crate::ui::Reporter;
 
 pub(crate) use cloud_init::CloudInitError;
 
@@ -74,34 +75,15 @@ const PLACEHOLDER_KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlaceholderKeyForThePreflightCheckOnly0000";
 
 /// What to tell users who hit a limit of the injection.
-const USE_OWN_CREDENTIALS: &str = "set ssh_password, ssh_private_key_file or ssh_agent_auth (and authorize that key in user_data yourself)";
+pub(crate) const USE_OWN_CREDENTIALS: &str = "set ssh_password, ssh_private_key_file or ssh_agent_auth (and authorize that key in user_data yourself)";
 
-/// Whether this build gets a temporary key pair: SSH with no password, no key and no agent.
-pub(crate) fn wants_temporary_key(cfg: &Config) -> bool {
-    let s = &cfg.comm.ssh;
-    cfg.comm.communicator == Communicator::Ssh
-        && s.ssh_password
-            .as_ref()
-            .is_none_or(|p| p.expose().is_empty())
-        && s.ssh_private_key_file.as_ref().is_none_or(|f| f.is_empty())
-        && s.ssh_private_key.expose().is_empty()
-        && !s.ssh_agent_auth
-}
-
-/// Why a temporary key could not reach the VM, found before anything is created.
-pub(crate) fn problems(cfg: &Config) -> Vec<String> {
-    if !wants_temporary_key(cfg) {
-        return Vec::new();
-    }
-    if cfg.vm.os_type == Some(OsType::Windows) {
-        return vec![format!(
-            "communicator = \"ssh\" without credentials needs a temporary key pair, which this plugin delivers through cloud-init; os_type = \"Windows\" uses sysprep instead: {USE_OWN_CREDENTIALS}"
-        )];
-    }
-    match user_data_with_key(cfg, PLACEHOLDER_KEY) {
-        Ok(_) => Vec::new(),
-        Err(e) => vec![injection_problem(&e)],
-    }
+/// Whether a temporary public key can be added to the template's cloud-init user data (checked
+/// at Prepare; Windows is refused before this is asked).
+pub(crate) fn check_injection(cfg: &Config) -> Result<(), String> {
+    let user = cfg.comm.ssh.ssh_username.as_deref().unwrap_or_default();
+    user_data_with_key(cfg.vm.user_data.as_ref(), user, PLACEHOLDER_KEY)
+        .map(|_| ())
+        .map_err(|e| injection_problem(&e))
 }
 
 fn injection_problem(e: &CloudInitError) -> String {
@@ -111,73 +93,70 @@ fn injection_problem(e: &CloudInitError) -> String {
 }
 
 /// Reads `ssh_private_key_file` or generates the temporary pair, saying so as Packer does.
-pub(crate) async fn prepare(cfg: &Config, out: &Reporter) -> Result<Option<BuildKeys>, BuildError> {
-    let s = &cfg.comm.ssh;
-    if cfg.comm.communicator != Communicator::Ssh {
-        return Ok(None);
-    }
-    if let Some(file) = s.ssh_private_key_file.as_deref().filter(|f| !f.is_empty()) {
-        out.say("Using existing SSH private key").await;
-        let path = crate::comm::expand_home(file);
-        let bytes = tokio::fs::read(&path)
+pub(crate) async fn prepare(key: &SshKey, out: &Reporter) -> Result<Option<BuildKeys>, BuildError> {
+    match key {
+        SshKey::Given => Ok(None),
+        SshKey::File(path) => {
+            out.say("Using existing SSH private key").await;
+            let bytes = tokio::fs::read(path)
+                .await
+                .map_err(|source| BuildError::Io {
+                    what: "reading ssh_private_key_file".into(),
+                    path: path.clone(),
+                    source,
+                })?;
+            Ok(Some(BuildKeys {
+                private_key: String::from_utf8_lossy(&bytes).into_owned(),
+                public_key: String::new(),
+                generated: false,
+            }))
+        }
+        SshKey::Temporary { kind, bits } => {
+            let (kind, bits) = (kind.as_str(), *bits);
+            out.say(format!("Creating temporary {kind} SSH key for instance..."))
+                .await;
+            // RSA generation takes a while: off the async workers.
+            let pair = tokio::task::spawn_blocking(move || {
+                ssh_communicator::generate_temporary_key_pair(kind, bits)
+            })
             .await
-            .map_err(|source| BuildError::Io {
-                what: "reading ssh_private_key_file".into(),
-                path: path.clone(),
-                source,
-            })?;
-        return Ok(Some(BuildKeys {
-            private_key: String::from_utf8_lossy(&bytes).into_owned(),
-            public_key: String::new(),
-            generated: false,
-        }));
+            .map_err(|e| BuildError::unexpected("creating the temporary SSH key", e.to_string()))?
+            .map_err(|e| BuildError::unexpected("creating the temporary SSH key", e.to_string()))?;
+            out.message(
+                "Its public key goes to the VM through cloud-init user_data (ssh_authorized_keys)",
+            )
+            .await;
+            Ok(Some(BuildKeys::generated(
+                pair.private_key_pem,
+                &pair.public_key_line,
+            )))
+        }
     }
-    if !wants_temporary_key(cfg) {
-        return Ok(None);
-    }
-    let kind = s.temporary_key_pair_type.as_str();
-    let bits = s.temporary_key_pair_bits.unwrap_or(0);
-    out.say(format!("Creating temporary {kind} SSH key for instance..."))
-        .await;
-    // RSA generation takes a while: off the async workers.
-    let pair = tokio::task::spawn_blocking(move || {
-        ssh_communicator::generate_temporary_key_pair(kind, bits)
-    })
-    .await
-    .map_err(|e| BuildError::unexpected("creating the temporary SSH key", e.to_string()))?
-    .map_err(|e| BuildError::unexpected("creating the temporary SSH key", e.to_string()))?;
-    out.message("Its public key goes to the VM through cloud-init user_data (ssh_authorized_keys)")
-        .await;
-    Ok(Some(BuildKeys::generated(
-        pair.private_key_pem,
-        &pair.public_key_line,
-    )))
 }
 
-/// The base64 cloud-init `user_data` the VM gets: the template's, with the generated public key
-/// added when there is one. `None`: no user data.
+/// The base64 cloud-init user data the VM gets: the template's `user_data`, with the public key
+/// of a generated pair added for `user` (or a minimal document carrying it). `None`: no user
+/// data.
 pub(crate) fn cloud_init_user_data(
-    cfg: &Config,
+    user_data: Option<&UserData>,
+    user: &str,
     keys: Option<&BuildKeys>,
 ) -> Result<Option<String>, BuildError> {
     let Some(keys) = keys.filter(|k| k.generated) else {
-        return Ok(cfg.vm.user_data.as_ref().map(|u| u.as_base64().to_string()));
+        return Ok(user_data.map(|u| u.as_base64().to_string()));
     };
-    if cfg.vm.os_type == Some(OsType::Windows) {
-        return Err(BuildError::Unsupported(
-            "os_type = \"Windows\": the temporary SSH key cannot be delivered through sysprep"
-                .into(),
-        ));
-    }
-    let text = user_data_with_key(cfg, keys.public_key())
+    let text = user_data_with_key(user_data, user, keys.public_key())
         .map_err(|e| BuildError::Unsupported(injection_problem(&e)))?;
     Ok(Some(STANDARD.encode(text)))
 }
 
 /// The user data text with `public_key` added (or a minimal document carrying it).
-fn user_data_with_key(cfg: &Config, public_key: &str) -> Result<String, CloudInitError> {
-    let user = cfg.comm.ssh.ssh_username.as_deref().unwrap_or_default();
-    match &cfg.vm.user_data {
+fn user_data_with_key(
+    user_data: Option<&UserData>,
+    user: &str,
+    public_key: &str,
+) -> Result<String, CloudInitError> {
+    match user_data {
         None => cloud_init::minimal_cloud_config(public_key),
         Some(ud) => cloud_init::add_authorized_key(&ud.decoded(), user, public_key),
     }
@@ -186,9 +165,42 @@ fn user_data_with_key(cfg: &Config, public_key: &str) -> Result<String, CloudIni
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::testing::RecordingConsole;
+    use crate::plan::{BuildPlan, CommPlan};
+    use crate::ui::testing::RecordingConsole;
     use serde_json::json;
     use std::sync::Arc;
+
+    /// The key the plan chose for a template.
+    fn key_of(c: &Config) -> SshKey {
+        match BuildPlan::comm_of(c) {
+            Some(CommPlan::Ssh(s)) => s.key,
+            _ => SshKey::Given,
+        }
+    }
+
+    fn wants_temporary_key(c: &Config) -> bool {
+        matches!(key_of(c), SshKey::Temporary { .. })
+    }
+
+    /// What the plan refuses.
+    fn problems(c: &Config) -> Vec<String> {
+        BuildPlan::new(c.clone(), None)
+            .err()
+            .map(|e| e.0)
+            .unwrap_or_default()
+    }
+
+    fn cloud_init_user_data(
+        c: &Config,
+        keys: Option<&BuildKeys>,
+    ) -> Result<Option<String>, BuildError> {
+        let user = c.comm.ssh.ssh_username.as_deref().unwrap_or_default();
+        super::cloud_init_user_data(c.vm.user_data.as_ref(), user, keys)
+    }
+
+    async fn prepare(c: &Config, out: &Reporter) -> Result<Option<BuildKeys>, BuildError> {
+        super::prepare(&key_of(c), out).await
+    }
 
     fn cfg(extra: serde_json::Value) -> Config {
         let mut body = json!({
