@@ -3,6 +3,14 @@
 //! communicator "none" on Packer 1.16 and 1.11, a fault at each step, and SIGINT during waits.
 //! After each build `/_sim/state` must hold exactly the expected images and no VM.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -4,6 +4,14 @@
 //! passes `packer-sdc plugin-check`; and the release assets have the names `packer init` looks
 //! for and install with a real Packer.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};

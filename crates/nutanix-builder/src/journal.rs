@@ -232,12 +232,13 @@ fn is_running(pid: u32, start: Option<u64>) -> bool {
     }
     #[cfg(all(unix, not(target_os = "linux")))]
     {
+        // No /proc: `kill -0` only asks whether the process exists.
         let _ = start;
-        let Ok(pid) = libc::pid_t::try_from(pid) else {
-            return false;
-        };
-        // SAFETY: kill with signal 0 only checks whether the process exists; no signal is sent.
-        unsafe { libc::kill(pid, 0) == 0 }
+        std::process::Command::new("kill")
+            .args(["-0", &pid.to_string()])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     }
     #[cfg(not(unix))]
     {

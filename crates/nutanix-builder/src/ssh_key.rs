@@ -8,8 +8,6 @@
 //! ...): `ssh_username` must be that user, or the template must bring `user_data` with a `users:`
 //! entry for it (the key is added there too).
 
-mod cloud_init;
-
 use std::fmt;
 
 use base64::engine::general_purpose::STANDARD;
@@ -20,7 +18,7 @@ use crate::error::BuildError;
 use crate::plan::SshKey;
 use crate::ui::Reporter;
 
-pub(crate) use cloud_init::CloudInitError;
+use nutanix_config::cloud_init::{self, CloudInitError};
 
 /// The SSH key pair of a build, once known.
 #[derive(Clone)]

@@ -15,6 +15,7 @@
 
 mod boot;
 mod checks;
+pub mod cloud_init;
 mod config;
 mod decl;
 mod duration;

@@ -11,6 +11,14 @@
 //! the command line, so they do not show in `ps`.
 //! `put` prints one JSON line on stdout: bytes, attempts and the upload's own seconds.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};

@@ -3,6 +3,14 @@
 //! prism-go-client v0.5.5 / terraform-provider-nutanix client/v3). The expected JSON below is
 //! copied from those notes, not produced by this crate.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::collections::BTreeMap;
 
 use prism::models::*;

@@ -1,6 +1,14 @@
 //! Task outcomes and every fault kind of the simulator: transient faults are survived,
 //! permanent ones end in an error that quotes Prism's message.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod support;
 
 use std::collections::BTreeMap;

@@ -1,6 +1,14 @@
 //! TLS against the simulator's self-signed certificate: verified by default, trusted through
 //! a CA bundle, accepted blindly only in insecure mode.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod support;
 
 use prism::{PrismClient, PrismError};

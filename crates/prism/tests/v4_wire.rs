@@ -3,6 +3,14 @@
 //! repeated on a retry and fresh per call, `If-Match` carrying the ETag verbatim), the exact
 //! body of contract §6, and list paging with the decoded OData filter.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::sync::{Arc, Mutex};
 
 use prism::{Auth, ClientConfig, NewTemplate, PrismClient, Wait};

@@ -1,4 +1,5 @@
-//! Adds an SSH public key to cloud-init `user_data` without rewriting the document.
+//! Adds an SSH public key to cloud-init `user_data` without rewriting the document: how the
+//! builder gives a VM its temporary SSH key, and how Prepare knows beforehand that it can.
 //!
 //! Re-serialising the YAML would lose comments and, worse, change meaning: cloud-init reads YAML
 //! 1.1 (`yes`, `0644`), YAML libraries write 1.2. So the edit is textual: a YAML parser with
@@ -21,7 +22,7 @@ const KEYS_DASHED: &str = "ssh-authorized-keys";
 
 /// Why the key could not be added.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum CloudInitError {
+pub enum CloudInitError {
     /// The user data is not a cloud-config document (script, MIME, gzip, ...).
     #[error("user_data is {0}, not a #cloud-config document")]
     NotCloudConfig(&'static str),
@@ -37,7 +38,7 @@ pub(crate) enum CloudInitError {
 }
 
 /// What kind of part cloud-init would see, from its first line (cloud-init's part handlers).
-pub(crate) fn check_cloud_config(data: &[u8]) -> Result<&str, CloudInitError> {
+pub fn check_cloud_config(data: &[u8]) -> Result<&str, CloudInitError> {
     if data.starts_with(&[0x1f, 0x8b]) {
         return Err(CloudInitError::NotCloudConfig("gzip-compressed data"));
     }
@@ -71,7 +72,7 @@ pub(crate) fn check_cloud_config(data: &[u8]) -> Result<&str, CloudInitError> {
 
 /// A `#cloud-config` document that gives `public_key` to the image's default user: what the VM
 /// gets when the template has no `user_data`.
-pub(crate) fn minimal_cloud_config(public_key: &str) -> Result<String, CloudInitError> {
+pub fn minimal_cloud_config(public_key: &str) -> Result<String, CloudInitError> {
     let key = quoted_key(public_key)?;
     Ok(format!(
         "#cloud-config\n# The build's temporary SSH key (packer-plugin-nutanix), for the image's default user.\n{KEYS}:\n  - {key}\n"
@@ -80,7 +81,7 @@ pub(crate) fn minimal_cloud_config(public_key: &str) -> Result<String, CloudInit
 
 /// `data` (a `#cloud-config` document) with `public_key` added to the top-level
 /// `ssh_authorized_keys` and to those of the `users:` entries named `username`.
-pub(crate) fn add_authorized_key(
+pub fn add_authorized_key(
     data: &[u8],
     username: &str,
     public_key: &str,
