@@ -20,6 +20,8 @@ pub enum Stage {
     Connect,
     /// The TLS handshake (including certificate verification).
     Tls,
+    /// Sending a streamed request body (an image upload).
+    RequestBody,
     /// Sending the request and waiting for the response status line and headers.
     Headers,
     /// Reading the response body.
@@ -32,6 +34,7 @@ impl fmt::Display for Stage {
             Self::Dns => "DNS lookup",
             Self::Connect => "connect",
             Self::Tls => "TLS handshake",
+            Self::RequestBody => "sending the request body",
             Self::Headers => "waiting for the response headers",
             Self::Body => "reading the response body",
         })

@@ -226,10 +226,14 @@ pub enum PrismError {
     },
 
     /// A transfer made no progress for the configured stall timeout.
-    #[error("{op}: no progress for {stalled:?} (transfer stall timeout)")]
+    #[error("{op}: {call}: {stage} made no progress for {stalled:?} (transfer stall timeout)")]
     Stalled {
         /// Operation.
         op: String,
+        /// Method and URL of the transfer.
+        call: String,
+        /// What stalled.
+        stage: Stage,
         /// The stall timeout.
         stalled: Duration,
     },

@@ -244,16 +244,18 @@ impl PrismClient {
             reqwest::Body::wrap_stream(stream),
         );
         let stall = self.inner.config.transfer_stall_timeout;
+        let url = self.url(&["images", image_uuid, "file"]);
         let response = tokio::select! {
             _ = options.cancel.cancelled() => {
                 return Err(AttemptError::Fatal(PrismError::Cancelled { op: op.to_string() }))
             }
             _ = watchdog(sent.clone(), stall) => {
-                return Err(AttemptError::Transient(PrismError::Stalled { op: op.to_string(), stalled: stall }))
+                // Every byte sent: Prism is not answering; otherwise the upload itself stopped.
+                let stage = if sent.load(Ordering::Relaxed) >= len { Stage::Headers } else { Stage::RequestBody };
+                return Err(AttemptError::Transient(stalled(op, "PUT", &url, stage, stall)))
             }
             response = request.send() => response,
         };
-        let url = self.url(&["images", image_uuid, "file"]);
         let response = response.map_err(|e| classify_send_error(op, "PUT", &url, e))?;
         let status = response.status();
         if status.is_redirection() {
@@ -418,7 +420,7 @@ impl PrismClient {
                 .header(reqwest::header::ACCEPT, "application/octet-stream");
             let response = tokio::select! {
                 _ = options.cancel.cancelled() => return Err(AttemptError::Fatal(PrismError::Cancelled { op: op.to_string() })),
-                _ = tokio::time::sleep(stall) => return Err(AttemptError::Transient(PrismError::Stalled { op: op.to_string(), stalled: stall })),
+                _ = tokio::time::sleep(stall) => return Err(AttemptError::Transient(stalled(op, "GET", &url, Stage::Headers, stall))),
                 r = request.send() => r.map_err(|e| classify_send_error(op, "GET", &url, e))?,
             };
             if !response.status().is_redirection() {
@@ -459,7 +461,7 @@ impl PrismClient {
         loop {
             let next = tokio::select! {
                 _ = options.cancel.cancelled() => return Err(AttemptError::Fatal(PrismError::Cancelled { op: op.to_string() })),
-                _ = tokio::time::sleep(stall) => return Err(AttemptError::Transient(PrismError::Stalled { op: op.to_string(), stalled: stall })),
+                _ = tokio::time::sleep(stall) => return Err(AttemptError::Transient(stalled(op, "GET", &url, Stage::Body, stall))),
                 next = stream.next() => next,
             };
             let Some(chunk) = next else { break };
@@ -533,6 +535,15 @@ fn transport_error(op: &str, method: &str, url: &url::Url, cause: Cause) -> Atte
         AttemptError::Fatal(error)
     } else {
         AttemptError::Transient(error)
+    }
+}
+
+fn stalled(op: &str, method: &str, url: &url::Url, stage: Stage, stall: Duration) -> PrismError {
+    PrismError::Stalled {
+        op: op.to_string(),
+        call: format!("{method} {url}"),
+        stage,
+        stalled: stall,
     }
 }
 

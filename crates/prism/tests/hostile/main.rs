@@ -442,3 +442,99 @@ async fn a_pinned_certificate_for_another_name_is_refused_naming_the_name() {
     assert!(text.contains("not valid for name"), "{text}");
     assert!(text.contains("127.0.0.1"), "{text}");
 }
+
+// ---- image transfers -------------------------------------------------------------------------
+
+fn download_options() -> prism::DownloadOptions {
+    prism::DownloadOptions {
+        expected_size: Some(100),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn an_upload_is_never_redirected() {
+    let server =
+        Hostile::http(|_| Reply::Redirect(307, "/api/nutanix/v3/images/i-2/file".into())).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("disk.img");
+    std::fs::write(&file, vec![7u8; 4096]).unwrap();
+    let err = guard(
+        "upload",
+        client(&server.base()).upload_image_file("i-1", &file, &Default::default()),
+    )
+    .await
+    .unwrap_err();
+    let text = err.to_string();
+    println!("error: {text}");
+    assert!(
+        matches!(err, PrismError::Redirect { status: 307, .. }),
+        "{err:?}"
+    );
+    assert!(text.contains("PUT") && text.contains("streamed"), "{text}");
+    assert_eq!(server.seen().len(), 1, "neither followed nor retried");
+}
+
+#[tokio::test]
+async fn a_download_redirected_off_the_origin_gets_no_credentials() {
+    let other = Hostile::http(|_| Reply::Json(200, "x".repeat(100))).await;
+    let target = format!("{}/file", other.base());
+    let server = Hostile::http(move |_| Reply::Redirect(302, target.clone())).await;
+    let dir = tempfile::tempdir().unwrap();
+    let err = guard(
+        "download",
+        client(&server.base()).download_image_file(
+            "i-1",
+            &dir.path().join("out.img"),
+            &download_options(),
+        ),
+    )
+    .await
+    .unwrap_err();
+    println!("error: {err}");
+    assert!(other.seen().is_empty(), "{:?}", other.seen());
+    assert!(
+        matches!(err, PrismError::Redirect { status: 302, .. }),
+        "{err:?}"
+    );
+    assert!(!dir.path().join("out.img").exists());
+}
+
+#[tokio::test]
+async fn a_stalled_download_names_the_call_and_the_body() {
+    let server = Hostile::http(|_| Reply::TrickleBody(100, Duration::from_secs(3600))).await;
+    let mut c = config(&server.base(), api_key());
+    c.transfer_stall_timeout = Duration::from_millis(300);
+    let dir = tempfile::tempdir().unwrap();
+    let err = guard(
+        "download",
+        PrismClient::new(c).unwrap().download_image_file(
+            "i-1",
+            &dir.path().join("out.img"),
+            &download_options(),
+        ),
+    )
+    .await
+    .unwrap_err();
+    let text = err.to_string();
+    println!("error: {text}");
+    assert!(
+        matches!(
+            err,
+            PrismError::Stalled {
+                stage: Stage::Body,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        text.contains("GET") && text.contains("/api/nutanix/v3/images/i-1/file"),
+        "{text}"
+    );
+    assert!(
+        text.contains("reading the response body made no progress"),
+        "{text}"
+    );
+    assert_eq!(server.seen().len(), 3, "a stall may heal: retried");
+}
