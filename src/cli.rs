@@ -39,7 +39,7 @@ enum Command {
         name: String,
     },
     /// Run a local Prism Central v3 simulator to build against.
-    Simulator(prism_sim::SimArgs),
+    Simulator(Box<prism_sim::SimArgs>),
 }
 
 /// Parses the command line (with every `--protobuf` token removed, wherever it stands, as the SDK
@@ -67,7 +67,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Describe => describe(),
         Command::Start { kind, name } => start(&kind, &name, use_protobuf),
-        Command::Simulator(args) => simulator(args),
+        Command::Simulator(args) => simulator(*args),
     }
 }
 

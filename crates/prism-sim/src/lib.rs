@@ -94,7 +94,7 @@ pub(crate) mod transfer;
 pub(crate) mod ustar;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{SimArgs, SimConfig};
+pub use config::{SimArgs, SimConfig, TlsPem};
 pub use error::SimError;
 pub use faults::{Fault, FaultAction, FaultMatch};
 pub use http::RequestRecord;

@@ -85,7 +85,10 @@ impl Simulator {
             initial_faults: cfg.faults.clone(),
             epoch,
         });
-        let (acceptor, ca_pem) = if cfg.tls {
+        let (acceptor, ca_pem) = if let Some(pem) = &cfg.tls_identity {
+            let config = crate::tls::from_pem(pem)?;
+            (Some(tokio_rustls::TlsAcceptor::from(config)), None)
+        } else if cfg.tls {
             let id = crate::tls::generate()?;
             (
                 Some(tokio_rustls::TlsAcceptor::from(id.config)),
@@ -107,10 +110,11 @@ impl Simulator {
         let cancel = CancellationToken::new();
         let app = router(shared.clone());
         let task = tokio::spawn(accept_loop(listener, acceptor, app, cancel.clone()));
-        tracing::info!(%addr, tls = cfg.tls, "prism simulator started");
+        let tls = cfg.tls || cfg.tls_identity.is_some();
+        tracing::info!(%addr, tls, "prism simulator started");
         Ok(SimHandle {
             addr,
-            tls: cfg.tls,
+            tls,
             ca_pem,
             shared,
             cancel,
