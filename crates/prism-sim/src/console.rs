@@ -118,7 +118,10 @@ fn api_error(e: &ApiError) -> Response {
     let code = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (
         code,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         e.body().to_string(),
     )
         .into_response()
@@ -126,7 +129,9 @@ fn api_error(e: &ApiError) -> Response {
 
 /// A query parameter's decoded value.
 fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    url_pairs(query.unwrap_or("")).find(|(k, _)| k == name).map(|(_, v)| v)
+    url_pairs(query.unwrap_or(""))
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
 }
 
 fn url_pairs(q: &str) -> impl Iterator<Item = (String, String)> + '_ {
@@ -213,7 +218,11 @@ pub(crate) async fn console_ws(
             _ => return api_error(&ApiError::unauthorized()),
         }
     };
-    if let Some(origin) = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+    if let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+    {
         let host = req
             .headers()
             .get(header::HOST)
@@ -362,7 +371,10 @@ impl Session {
                     WsEvent::Ping(p) => out.extend(frame(Opcode::Pong, &p)),
                     WsEvent::Pong(_) => {}
                     WsEvent::Close { code, .. } => {
-                        out.extend(frame(Opcode::Close, &ws::close_payload(code.unwrap_or(1000), "")));
+                        out.extend(frame(
+                            Opcode::Close,
+                            &ws::close_payload(code.unwrap_or(1000), ""),
+                        ));
                         io.write_all(&out).await?;
                         return io.shutdown().await;
                     }

@@ -124,7 +124,11 @@ impl Shared {
         if let Some(vms) = v.get_mut("vms").and_then(Value::as_array_mut) {
             let consoles = lock(&self.consoles);
             for vm in vms {
-                let uuid = vm.get("uuid").and_then(Value::as_str).unwrap_or("").to_string();
+                let uuid = vm
+                    .get("uuid")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
                 if let Some(o) = vm.as_object_mut() {
                     o.insert("console".into(), consoles.state(&uuid));
                 }

@@ -272,8 +272,10 @@ impl Route {
         }
         let rest = full_path.strip_prefix(V4_VMM_PREFIX).ok_or_else(no_route)?;
         let segs: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
-        if let ("POST", [version, "ahv", "config", "vms", id, "$actions", "generate-console-token"]) =
-            (method, segs.as_slice())
+        if let (
+            "POST",
+            [version, "ahv", "config", "vms", id, "$actions", "generate-console-token"],
+        ) = (method, segs.as_slice())
         {
             if !V4_CONSOLE_VERSIONS.contains(version) {
                 return Err(no_route());

@@ -104,7 +104,7 @@ enum Why {
 impl Stage {
     fn name(&self) -> &'static str {
         match self {
-            Stage::Version => "the RFB version exchange (the server sent nothing)",
+            Stage::Version => "the RFB version exchange",
             Stage::SecurityTypes | Stage::SecurityType33 => "security negotiation",
             Stage::Reason(_) => "the server's failure reason",
             Stage::Challenge => "VNC authentication (waiting for the challenge)",

@@ -150,10 +150,14 @@ impl Console {
                 let inbound = if std::mem::take(&mut first) {
                     link.decode(&[])?
                 } else {
-                    let n = link
-                        .read(&mut buf)
-                        .await
-                        .map_err(|e| ConsoleError::io(what.clone(), &e))?;
+                    let n = match link.read(&mut buf).await {
+                        Ok(n) => n,
+                        Err(e) if closed_kind(&e) => {
+                            let rfb = client.handle_eof();
+                            return Err(ConsoleError::Closed(format!("{rfb} ({e})")));
+                        }
+                        Err(e) => return Err(ConsoleError::io(what.clone(), &e)),
+                    };
                     if n == 0 {
                         return Err(ConsoleError::Rfb(client.handle_eof()));
                     }
@@ -238,6 +242,15 @@ impl Console {
             .clone()
             .unwrap_or_else(|| ConsoleError::Closed("the console task ended".into()))
     }
+}
+
+/// Errors that mean the peer went away (a reset is how some servers hang up).
+fn closed_kind(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe
+    )
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

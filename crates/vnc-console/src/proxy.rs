@@ -72,23 +72,14 @@ impl ProxyUrl {
         })
     }
 
-    /// The URL reqwest takes (credentials included).
+    /// The URL reqwest takes (credentials are given to it separately).
     pub(crate) fn to_url_string(&self) -> String {
         let host = if self.host.contains(':') {
             format!("[{}]", self.host)
         } else {
             self.host.clone()
         };
-        match &self.credentials {
-            Some((u, p)) => {
-                let enc = |s: &str| {
-                    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
-                        .to_string()
-                };
-                format!("http://{}:{}@{host}:{}", enc(u), enc(p), self.port)
-            }
-            None => format!("http://{host}:{}", self.port),
-        }
+        format!("http://{host}:{}", self.port)
     }
 }
 
@@ -248,7 +239,7 @@ mod tests {
     #[test]
     fn environment_rules() {
         let vars = [
-            ("HTTPS_PROXY", "http://u%40x:p%3A@proxy.corp:3128"),
+            ("HTTPS_PROXY", "http://u%40x:pw%3Azz@proxy.corp:3128"),
             ("http_proxy", "plain:8080"),
             (
                 "NO_PROXY",
@@ -259,8 +250,8 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!((p.host.as_str(), p.port), ("proxy.corp", 3128));
-        assert_eq!(p.credentials, Some(("u@x".into(), "p:".into())));
-        assert!(!format!("{p:?}").contains("p:"), "{p:?}");
+        assert_eq!(p.credentials, Some(("u@x".into(), "pw:zz".into())));
+        assert!(!format!("{p:?}").contains("pw"), "{p:?}");
         let plain = proxy_for(&ProxySetting::FromEnv, false, "pc", env(&vars))
             .unwrap()
             .unwrap();

@@ -103,8 +103,19 @@ impl Rest {
             .user_agent(target.user_agent.clone())
             .no_proxy();
         if let Some(p) = proxy {
-            let proxy = reqwest::Proxy::all(p.to_url_string())
+            let mut proxy = reqwest::Proxy::all(p.to_url_string())
                 .map_err(|e| ConsoleError::Config(format!("proxy {p:?}: {e}")))?;
+            // The same `Proxy-Authorization` the websocket's CONNECT sends.
+            if let Some((user, password)) = &p.credentials {
+                use base64::Engine as _;
+                let token =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+                let mut value = HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| {
+                    ConsoleError::Config(format!("proxy {p:?}: credentials are not a valid header"))
+                })?;
+                value.set_sensitive(true);
+                proxy = proxy.custom_http_auth(value);
+            }
             builder = builder.proxy(proxy);
         }
         let client = builder

@@ -133,7 +133,17 @@ pub(crate) async fn open(
                 })?);
                 break;
             }
-            404 => missing.push(*version),
+            404 => {
+                // A 404 that names the VM is about the VM, not about the API version.
+                let message = crate::rest::prism_message(&answer.json()).unwrap_or_default();
+                if message.contains(vm) {
+                    return Err(ConsoleError::Http {
+                        what: "generate-console-token".into(),
+                        message: answer.failure(),
+                    });
+                }
+                missing.push(*version)
+            }
             _ => {
                 return Err(ConsoleError::Http {
                     what: "generate-console-token".into(),

@@ -90,8 +90,9 @@ impl Store {
                     TOKEN_RESPONSE,
                 )
             })?;
-        let failure = (!vm.power_on)
-            .then(|| format!("VM {vm_uuid} is powered off; its console is available only while it runs"));
+        let failure = (!vm.power_on).then(|| {
+            format!("VM {vm_uuid} is powered off; its console is available only while it runs")
+        });
         let name = vm.core.name();
         let cluster = Some((vm.cluster_uuid.clone(), self.cluster_name(&vm.cluster_uuid)));
         let task = self.new_task(
@@ -164,18 +165,14 @@ impl Store {
             .next()
             .and_then(parse_uuid)
             .ok_or_else(|| ApiError::invalid_uuid("task", ext_id).in_v4(TASK_RESPONSE))?;
-        let task = self
-            .tasks
-            .iter()
-            .find(|t| t.uuid == uuid)
-            .ok_or_else(|| {
-                ApiError::v4(
-                    404,
-                    "ENTITY_NOT_FOUND",
-                    format!("Task {ext_id} does not exist"),
-                    TASK_RESPONSE,
-                )
-            })?;
+        let task = self.tasks.iter().find(|t| t.uuid == uuid).ok_or_else(|| {
+            ApiError::v4(
+                404,
+                "ENTITY_NOT_FOUND",
+                format!("Task {ext_id} does not exist"),
+                TASK_RESPONSE,
+            )
+        })?;
         let data = self.render_task_v4(task, now);
         Ok(V4Reply {
             status: 200,
@@ -193,7 +190,11 @@ impl Store {
         };
         let mut completion = Vec::new();
         if status == "SUCCEEDED" && task.op == Op::GenerateConsoleToken {
-            if let Some(t) = self.console_tokens.iter().find(|t| t.task_uuid == task.uuid) {
+            if let Some(t) = self
+                .console_tokens
+                .iter()
+                .find(|t| t.task_uuid == task.uuid)
+            {
                 completion.push(json!({"$objectType": "common.v1.config.KVPair", "name": "VmConsoleToken", "value": t.token}));
                 completion.push(json!({"$objectType": "common.v1.config.KVPair", "name": "WsUri", "value": ws_uri(&t.vm_uuid)}));
             }
@@ -229,7 +230,10 @@ impl Store {
                 obj.insert("completedTime".into(), Value::String(self.ts(d)));
             }
             if let Some(f) = task.done.and(task.failure.as_ref()) {
-                obj.insert("legacyErrorMessage".into(), Value::String(f.message.clone()));
+                obj.insert(
+                    "legacyErrorMessage".into(),
+                    Value::String(f.message.clone()),
+                );
             }
         }
         v
