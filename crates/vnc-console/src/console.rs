@@ -52,12 +52,6 @@ impl Console {
         target: &ConsoleTarget,
         deadline: Instant,
     ) -> Result<Console, ConsoleError> {
-        if target.transports.is_empty() {
-            return Err(ConsoleError::Config("no console transport to try".into()));
-        }
-        target.origin()?;
-        let dialer = Dialer::new(target)?;
-        let rest = Rest::new(target, dialer.proxy())?;
         let config = ClientConfig {
             password: target
                 .vnc_password
@@ -65,40 +59,23 @@ impl Console {
                 .map(|p| p.expose().as_bytes().to_vec()),
             ..ClientConfig::default()
         };
-        let mut attempts = Vec::new();
-        let count = target.transports.len();
-        for (i, transport) in target.transports.iter().enumerate() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let share = left / u32::try_from(count - i).unwrap_or(1);
-            let attempt_deadline = Instant::now() + share;
-            let mut what = transport.label().to_string();
-            let result = async {
-                let link = match transport {
-                    Transport::V4Token => {
-                        v4::open(target, &dialer, &rest, attempt_deadline, &mut what).await?
-                    }
-                    Transport::V3Cookie => {
-                        v3::open(target, &dialer, &rest, attempt_deadline, &mut what).await?
-                    }
-                };
-                Console::handshake(link, config.clone(), attempt_deadline).await
-            }
-            .await;
-            match result {
-                Ok(console) => {
-                    tracing::info!(via = %console.via, name = %console.info.name, "VM console connected");
-                    return Ok(console);
-                }
-                Err(e) => {
-                    tracing::debug!(attempt = %what, error = %e, "console transport failed");
-                    attempts.push(Attempt {
-                        what,
-                        cause: e.to_string(),
-                    });
-                }
-            }
-        }
-        Err(ConsoleError::AllAttemptsFailed(attempts))
+        attempt_all(target, deadline, |link, attempt_deadline| {
+            let config = config.clone();
+            async move { Console::handshake(link, config, attempt_deadline).await }
+        })
+        .await
+        .inspect(|console| {
+            tracing::info!(via = %console.via, name = %console.info.name, "VM console connected");
+        })
+    }
+
+    /// Opens the websocket that carries a VM's console (same transports, order and errors as
+    /// [`Console::connect`]) without speaking RFB on it: for tools that relay the bytes.
+    pub async fn open_link(
+        target: &ConsoleTarget,
+        deadline: Instant,
+    ) -> Result<Link, ConsoleError> {
+        attempt_all(target, deadline, |link, _| async move { Ok(link) }).await
     }
 
     /// Runs RFB over an already open stream (a VNC server's TCP port, a test pipe).
@@ -242,6 +219,56 @@ impl Console {
             .clone()
             .unwrap_or_else(|| ConsoleError::Closed("the console task ended".into()))
     }
+}
+
+/// Tries each transport of `target` in order, each with an equal share of the time left, and
+/// runs `then` on the first link that opens; collects every failure.
+async fn attempt_all<T, F, Fut>(
+    target: &ConsoleTarget,
+    deadline: Instant,
+    then: F,
+) -> Result<T, ConsoleError>
+where
+    F: Fn(Link, Instant) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ConsoleError>>,
+{
+    if target.transports.is_empty() {
+        return Err(ConsoleError::Config("no console transport to try".into()));
+    }
+    target.origin()?;
+    let dialer = Dialer::new(target)?;
+    let rest = Rest::new(target, dialer.proxy())?;
+    let mut attempts = Vec::new();
+    let count = target.transports.len();
+    for (i, transport) in target.transports.iter().enumerate() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let share = left / u32::try_from(count - i).unwrap_or(1);
+        let attempt_deadline = Instant::now() + share;
+        let mut what = transport.label().to_string();
+        let result = async {
+            let link = match transport {
+                Transport::V4Token => {
+                    v4::open(target, &dialer, &rest, attempt_deadline, &mut what).await?
+                }
+                Transport::V3Cookie => {
+                    v3::open(target, &dialer, &rest, attempt_deadline, &mut what).await?
+                }
+            };
+            then(link, attempt_deadline).await
+        }
+        .await;
+        match result {
+            Ok(t) => return Ok(t),
+            Err(e) => {
+                tracing::debug!(attempt = %what, error = %e, "console transport failed");
+                attempts.push(Attempt {
+                    what,
+                    cause: e.to_string(),
+                });
+            }
+        }
+    }
+    Err(ConsoleError::AllAttemptsFailed(attempts))
 }
 
 /// Errors that mean the peer went away (a reset is how some servers hang up).

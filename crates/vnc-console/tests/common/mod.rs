@@ -150,3 +150,31 @@ pub async fn type_text(console: &vnc_console::Console, text: &str) {
         }
     }
 }
+
+/// The path of `binary`, installing Debian's `package` when it is missing. Panics when it
+/// cannot be installed: a test that needs a real peer never skips.
+pub fn ensure_apt(binary: &str, package: &str) -> std::path::PathBuf {
+    let find = || {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(binary))
+                .find(|p| p.is_file())
+        })
+    };
+    if let Some(p) = find() {
+        return p;
+    }
+    let run = |args: &[&str]| {
+        let status = std::process::Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status();
+        assert!(
+            matches!(status, Ok(s) if s.success()),
+            "apt-get {args:?} failed ({status:?}); {package} is needed for this test"
+        );
+    };
+    run(&["update", "-qq"]);
+    run(&["install", "-y", "-qq", "--no-install-recommends", package]);
+    find().unwrap_or_else(|| panic!("{binary} is still missing after installing {package}"))
+}
