@@ -64,6 +64,8 @@ struct Key {
 /// What one VM's console saw.
 #[derive(Debug, Default)]
 struct VmConsole {
+    /// The VM's name when its console was last opened (kept after the VM is deleted).
+    name: String,
     connections: u64,
     by_transport: HashMap<&'static str, u64>,
     auth_failures: u64,
@@ -103,6 +105,29 @@ impl Consoles {
         let Some(c) = self.vms.get(uuid) else {
             return json!({"connections": 0, "key_events": [], "typed": ""});
         };
+        Self::render(c)
+    }
+
+    /// Every console that was opened, VMs deleted since included (so a template's CI can check
+    /// what its build typed after the build cleaned up), sorted by VM name.
+    pub(crate) fn all(&self) -> Value {
+        let mut list: Vec<(&String, &VmConsole)> = self.vms.iter().collect();
+        list.sort_by(|a, b| (&a.1.name, a.0).cmp(&(&b.1.name, b.0)));
+        Value::Array(
+            list.into_iter()
+                .map(|(uuid, c)| {
+                    let mut v = Self::render(c);
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("vm_uuid".into(), json!(uuid));
+                        o.insert("vm_name".into(), json!(c.name));
+                    }
+                    v
+                })
+                .collect(),
+        )
+    }
+
+    fn render(c: &VmConsole) -> Value {
         json!({
             "connections": c.connections,
             "connections_by_transport": c.by_transport,
@@ -254,6 +279,7 @@ pub(crate) async fn console_ws(
     {
         let mut consoles = lock(&sh.consoles);
         let c = consoles.vm(&uuid);
+        c.name.clone_from(&vm.name);
         c.connections += 1;
         *c.by_transport.entry(transport).or_default() += 1;
     }

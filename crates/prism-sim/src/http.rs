@@ -135,6 +135,7 @@ impl Shared {
             }
         }
         if let Some(o) = v.as_object_mut() {
+            o.insert("consoles".into(), lock(&self.consoles).all());
             o.insert("faults".into(), lock(&self.faults).to_json());
             o.insert("request_count".into(), json!(lock(&self.requests).len()));
         }
