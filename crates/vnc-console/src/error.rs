@@ -77,6 +77,52 @@ fn list(attempts: &[Attempt]) -> String {
 }
 
 impl ConsoleError {
+    /// The same error with `secret` (and its URL-encoded forms) replaced, for errors that may
+    /// quote a server's answer to a request that carried it.
+    pub(crate) fn redact(self, secret: &str) -> Self {
+        if secret.is_empty() {
+            return self;
+        }
+        let forms: Vec<String> = vec![
+            secret.to_string(),
+            url::form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
+            percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+                .to_string(),
+        ];
+        let clean = |mut t: String| {
+            for f in &forms {
+                t = t.replace(f.as_str(), "<redacted>");
+            }
+            t
+        };
+        match self {
+            ConsoleError::Config(m) => ConsoleError::Config(clean(m)),
+            ConsoleError::AllAttemptsFailed(list) => ConsoleError::AllAttemptsFailed(
+                list.into_iter()
+                    .map(|a| Attempt {
+                        what: clean(a.what),
+                        cause: clean(a.cause),
+                    })
+                    .collect(),
+            ),
+            ConsoleError::Io { what, message } => ConsoleError::Io {
+                what: clean(what),
+                message: clean(message),
+            },
+            ConsoleError::Timeout { what, after } => ConsoleError::Timeout {
+                what: clean(what),
+                after,
+            },
+            ConsoleError::Http { what, message } => ConsoleError::Http {
+                what: clean(what),
+                message: clean(message),
+            },
+            ConsoleError::Websocket(m) => ConsoleError::Websocket(clean(m)),
+            ConsoleError::Closed(m) => ConsoleError::Closed(clean(m)),
+            e @ ConsoleError::Rfb(_) => e,
+        }
+    }
+
     pub(crate) fn io(what: impl Into<String>, e: &std::io::Error) -> Self {
         ConsoleError::Io {
             what: what.into(),
@@ -88,5 +134,21 @@ impl ConsoleError {
 impl From<rfb::ws::WsError> for ConsoleError {
     fn from(e: rfb::ws::WsError) -> Self {
         ConsoleError::Websocket(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_covers_encoded_forms() {
+        let e = ConsoleError::Websocket(
+            "refused: GET /x?VmConsoleToken=a%2Bb%3D and a+b= and a%2Bb%3D".into(),
+        )
+        .redact("a+b=");
+        let text = e.to_string();
+        assert!(!text.contains("a+b") && !text.contains("a%2Bb"), "{text}");
+        assert_eq!(text.matches("<redacted>").count(), 3, "{text}");
     }
 }

@@ -188,12 +188,14 @@ pub(crate) async fn open(
     headers.extend(auth_headers(target));
     check_headers(&headers)?;
     let io = step("connect", deadline, dialer.stream()).await?;
+    // A refusal may quote the request line, token included.
     let (io, leftover) = step(
         "websocket upgrade",
         deadline,
         upgrade(io, &request_target, &host, &headers),
     )
-    .await?;
+    .await
+    .map_err(|e| e.redact(&token.token))?;
     Ok(Link::websocket(io, leftover, what.clone()))
 }
 

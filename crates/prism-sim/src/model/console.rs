@@ -28,6 +28,8 @@ pub const TOKEN_RESPONSE: &str = "vmm.v4.ahv.config.GenerateConsoleTokenApiRespo
 pub const TASK_RESPONSE: &str = "prism.v4.config.GetTaskApiResponse";
 /// How long a console token opens a websocket. GUESS: Nutanix calls it short-lived.
 pub const TOKEN_TTL: Duration = Duration::from_secs(600);
+/// Tokens remembered (the oldest are forgotten first).
+const MAX_TOKENS: usize = 10_000;
 
 /// A token handed out by a console-token task.
 #[derive(Debug, Clone)]
@@ -110,6 +112,9 @@ impl Store {
             },
             fault,
         );
+        if self.console_tokens.len() >= MAX_TOKENS {
+            self.console_tokens.remove(0);
+        }
         self.console_tokens.push(ConsoleToken {
             token: new_token(vm_uuid, self.console_tokens.len()),
             vm_uuid: vm_uuid.to_string(),
