@@ -62,6 +62,10 @@ pub struct SimArgs {
     /// Fail image deletions while a live VM uses the image (real AHV allows them).
     #[arg(long)]
     pub refuse_deleting_images_in_use: bool,
+    /// Require VNC authentication with this password on every VM console (Prism's consoles
+    /// have none; this exists to test clients).
+    #[arg(long, env = "PRISM_SIM_CONSOLE_PASSWORD", hide_env_values = true)]
+    pub console_password: Option<String>,
 }
 
 /// Everything a [`crate::Simulator`] needs to start.
@@ -100,6 +104,8 @@ pub struct SimConfig {
     pub max_logged_requests: usize,
     /// Source of simulated time.
     pub clock: Arc<dyn Clock>,
+    /// VNC password of every VM console; None: security type None, as on Prism.
+    pub console_password: Option<String>,
 }
 
 /// A PEM certificate chain (server certificate first) and its private key.
@@ -138,6 +144,10 @@ impl fmt::Debug for SimConfig {
             .field("faults", &self.faults.len())
             .field("upload_dir", &self.upload_dir)
             .field("clock", &self.clock)
+            .field(
+                "console_password",
+                &self.console_password.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -163,6 +173,7 @@ impl SimConfig {
             max_body_bytes: 4 << 20,
             max_logged_requests: 100_000,
             clock: SystemClock::shared(),
+            console_password: None,
         }
     }
 
@@ -210,6 +221,7 @@ impl SimConfig {
             max_body_bytes: 4 << 20,
             max_logged_requests: 100_000,
             clock: SystemClock::shared(),
+            console_password: args.console_password.clone(),
         })
     }
 }

@@ -84,6 +84,8 @@ impl Simulator {
             store_cfg,
             initial_faults: cfg.faults.clone(),
             epoch,
+            consoles: Mutex::new(crate::console::Consoles::default()),
+            console_password: cfg.console_password.clone(),
         });
         let (acceptor, ca_pem) = if let Some(pem) = &cfg.tls_identity {
             let config = crate::tls::from_pem(pem)?;
@@ -250,7 +252,8 @@ where
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
-        .serve_connection(TokioIo::new(io), TowerToHyperService::new(svc));
+        .serve_connection(TokioIo::new(io), TowerToHyperService::new(svc))
+        .with_upgrades();
     tokio::pin!(conn);
     let mut closing = false;
     loop {

@@ -24,8 +24,9 @@ pub fn install_ring_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// The rustls client configuration for `options`.
-pub(crate) fn client_config(options: &TlsOptions) -> Result<rustls::ClientConfig, PrismError> {
+/// The rustls client configuration for `options` (also used by the VNC console crate, so every
+/// connection to Prism trusts the same roots).
+pub fn client_config(options: &TlsOptions) -> Result<rustls::ClientConfig, PrismError> {
     install_ring_provider();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
