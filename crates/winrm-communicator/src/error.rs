@@ -57,7 +57,7 @@ pub enum WinRmError {
         /// The endpoint URL.
         endpoint: String,
         /// The fault or parse error.
-        source: ReplyError,
+        source: Box<ReplyError>,
     },
     /// `connect` ran out of `winrm_timeout`.
     #[error("timeout waiting for WinRM on {endpoint} after {after:?}; last error: {last}")]

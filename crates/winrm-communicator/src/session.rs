@@ -25,7 +25,7 @@ impl Session {
         WinRmError::Reply {
             operation,
             endpoint: self.transport.endpoint().to_string(),
-            source,
+            source: Box::new(source),
         }
     }
 

@@ -14,7 +14,9 @@ pub(crate) fn md4(data: &[u8]) -> [u8; 16] {
     for block in message.chunks_exact(64) {
         let mut x = [0u32; 16];
         for (word, bytes) in x.iter_mut().zip(block.chunks_exact(4)) {
-            *word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+            let mut b = [0u8; 4];
+            b.copy_from_slice(bytes);
+            *word = u32::from_le_bytes(b);
         }
         compress(&mut state, &x);
     }
@@ -101,10 +103,15 @@ fn compress(state: &mut [u32; 4], x: &[u32; 16]) {
 /// HMAC (RFC 2104) over MD5, the MAC NTLMv2 uses throughout.
 pub(crate) fn hmac_md5(key: &[u8], parts: &[&[u8]]) -> [u8; 16] {
     let mut block = [0u8; 64];
-    if key.len() > 64 {
-        block[..16].copy_from_slice(&md5::compute(key).0);
+    let key_bytes;
+    let key = if key.len() > 64 {
+        key_bytes = md5::compute(key).0;
+        &key_bytes[..]
     } else {
-        block[..key.len()].copy_from_slice(key);
+        key
+    };
+    for (b, k) in block.iter_mut().zip(key) {
+        *b = *k;
     }
     let mut inner = md5::Context::new();
     inner.consume(block.map(|b| b ^ 0x36));

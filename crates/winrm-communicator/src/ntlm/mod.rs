@@ -88,7 +88,11 @@ pub fn utf16le(s: &str) -> Vec<u8> {
 fn from_utf16le(bytes: &[u8]) -> String {
     let units: Vec<u16> = bytes
         .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .map(|c| {
+            let mut b = [0u8; 2];
+            b.copy_from_slice(c);
+            u16::from_le_bytes(b)
+        })
         .collect();
     String::from_utf16_lossy(&units)
 }
