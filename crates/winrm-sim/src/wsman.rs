@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use base64::Engine as _;
-use roxmltree::{Document, Node, ParsingOptions};
+use roxmltree::Node;
 use winrm_communicator::wsman::{
     escape, parse_duration, ACTION_COMMAND, ACTION_CREATE, ACTION_DELETE, ACTION_RECEIVE,
     ACTION_SEND, ACTION_SIGNAL, NS_ADDRESSING, NS_SHELL, NS_SOAP, NS_WSMAN, STATE_DONE,
@@ -79,14 +79,8 @@ fn text(node: Option<Node<'_, '_>>) -> Option<String> {
 
 /// Parses a request envelope; the error says what is wrong (it becomes a fault).
 pub(crate) fn parse_request(xml: &str) -> Result<Req, String> {
-    let doc = Document::parse_with_options(
-        xml,
-        ParsingOptions {
-            allow_dtd: false,
-            nodes_limit: 100_000,
-        },
-    )
-    .map_err(|e| format!("the request is not well-formed XML: {e}"))?;
+    let doc = winrm_communicator::wsman::parse_xml(xml, 100_000)
+        .map_err(|e| format!("the request is not acceptable XML: {e}"))?;
     let root = doc.root_element();
     if !root.has_tag_name((NS_SOAP, "Envelope")) {
         return Err("the request is not a SOAP 1.2 envelope".into());
@@ -332,4 +326,60 @@ pub(crate) fn timeout_fault(req: &Req, machine: &str) -> String {
         "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.  ",
         machine,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use winrm_communicator::wsman::envelope::{build, HeaderParams, Request};
+
+    #[test]
+    fn our_client_envelopes_parse() {
+        let params = HeaderParams {
+            to: "http://h/wsman".into(),
+            max_envelope: 153_600,
+            operation_timeout: Duration::from_secs(7),
+            locale: "en-US".into(),
+        };
+        let (xml, _) = build(
+            &Request::Send {
+                shell: "S",
+                command: "C",
+                data: b"abc",
+                end: true,
+            },
+            &params,
+        );
+        let req = parse_request(&xml).unwrap();
+        assert_eq!(req.shell_id.as_deref(), Some("S"));
+        assert_eq!(req.operation_timeout, Some(Duration::from_secs(7)));
+        assert_eq!(req.max_envelope, Some(153_600));
+        match req.body {
+            Body::Send {
+                command_id,
+                data,
+                end,
+            } => {
+                assert_eq!(command_id.as_deref(), Some("C"));
+                assert_eq!(data, b"abc");
+                assert!(end);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for junk in [
+            "",
+            "<",
+            "<a/>",
+            "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"/>",
+            "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Header/><s:Body/></s:Envelope>",
+            "<!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>",
+            &"<a>".repeat(10_000),
+        ] {
+            assert!(parse_request(junk).is_err(), "{junk:.40}");
+        }
+    }
 }

@@ -105,10 +105,85 @@ pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
     (secs.is_finite() && secs >= 0.0).then(|| std::time::Duration::from_secs_f64(secs))
 }
 
+/// Deepest element nesting accepted; WS-Man envelopes need fewer than ten levels.
+pub const MAX_XML_DEPTH: usize = 64;
+
+/// Parses XML with limits a hostile peer cannot exceed: no DTD, a node budget, and at most
+/// [`MAX_XML_DEPTH`] nested elements (checked first: the XML parser recurses per level, so
+/// deep nesting would otherwise exhaust the stack).
+pub fn parse_xml(xml: &str, nodes_limit: u32) -> Result<roxmltree::Document<'_>, String> {
+    let depth = nesting_depth(xml);
+    if depth > MAX_XML_DEPTH {
+        return Err(format!(
+            "elements nest {depth} deep (more than {MAX_XML_DEPTH})"
+        ));
+    }
+    roxmltree::Document::parse_with_options(
+        xml,
+        roxmltree::ParsingOptions {
+            allow_dtd: false,
+            nodes_limit,
+        },
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// The deepest element nesting in `xml`, skipping comments, CDATA, processing instructions
+/// and declarations (an over-estimate for malformed input, which is refused anyway).
+pub fn nesting_depth(xml: &str) -> usize {
+    let bytes = xml.as_bytes();
+    let mut depth = 0usize;
+    let mut max = 0usize;
+    let mut i = 0usize;
+    let skip_to = |from: usize, end: &[u8]| -> usize {
+        bytes
+            .get(from..)
+            .and_then(|rest| rest.windows(end.len()).position(|w| w == end))
+            .map_or(bytes.len(), |p| from + p + end.len())
+    };
+    while let Some(pos) = bytes
+        .get(i..)
+        .and_then(|r| r.iter().position(|&b| b == b'<'))
+    {
+        let at = i + pos;
+        let rest = bytes.get(at..).unwrap_or_default();
+        if rest.starts_with(b"<!--") {
+            i = skip_to(at + 4, b"-->");
+        } else if rest.starts_with(b"<![CDATA[") {
+            i = skip_to(at + 9, b"]]>");
+        } else if rest.starts_with(b"<?") {
+            i = skip_to(at + 2, b"?>");
+        } else if rest.starts_with(b"<!") {
+            i = skip_to(at + 2, b">");
+        } else if rest.starts_with(b"</") {
+            depth = depth.saturating_sub(1);
+            i = skip_to(at + 2, b">");
+        } else {
+            let end = skip_to(at + 1, b">");
+            let self_closing = end >= 2 && bytes.get(end - 2) == Some(&b'/');
+            if !self_closing {
+                depth += 1;
+                max = max.max(depth);
+            }
+            i = end;
+        }
+    }
+    max
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn nesting_is_measured_and_capped() {
+        assert_eq!(nesting_depth("<a><b/><c><d></d></c></a>"), 3);
+        assert_eq!(nesting_depth("<a><![CDATA[<x><y><z>]]><!-- <q> --></a>"), 1);
+        let deep = "<a>".repeat(100_000);
+        assert!(nesting_depth(&deep) > MAX_XML_DEPTH);
+        assert!(parse_xml(&deep, 1000).is_err());
+    }
 
     #[test]
     fn durations_round_trip_and_parse_go_forms() {

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use base64::Engine as _;
-use roxmltree::{Document, Node, ParsingOptions};
+use roxmltree::{Document, Node};
 
 use super::{ACTION_FAULT, NS_ADDRESSING, NS_SHELL, NS_SOAP, NS_WSMAN, NS_WSMAN_FAULT};
 use super::{STATE_DONE, WSMAN_CODE_OPERATION_TIMEOUT};
@@ -82,12 +82,8 @@ pub struct Received {
 }
 
 fn parse(xml: &str) -> Result<Document<'_>, ReplyError> {
-    let opts = ParsingOptions {
-        allow_dtd: false,
-        nodes_limit: 200_000,
-    };
-    let doc = Document::parse_with_options(xml, opts)
-        .map_err(|e| ReplyError::Malformed(format!("not XML: {e}")))?;
+    let doc = super::parse_xml(xml, 200_000)
+        .map_err(|e| ReplyError::Malformed(format!("not acceptable XML: {e}")))?;
     if !doc.root_element().has_tag_name((NS_SOAP, "Envelope")) {
         return Err(ReplyError::Malformed(format!(
             "root element is <{}>, not a SOAP 1.2 Envelope",
@@ -299,6 +295,7 @@ mod tests {
             "<!DOCTYPE x [<!ENTITY a \"aaaa\">]><x>&a;</x>",
             &RECEIVE.replace("aGVsbG8=", "!!!"),
             &RECEIVE.replace(">17<", ">seventeen<"),
+            &"<a>".repeat(50_000),
         ] {
             assert!(parse_received(junk).is_err(), "{junk}");
             assert!(parse_shell_created(junk).is_err(), "{junk}");

@@ -265,17 +265,30 @@ async fn batch(proc: &mut Proc, path: &str) -> Flow {
         ));
         return Flow::Next(9009);
     };
+    if proc.depth >= super::ps::MAX_DEPTH {
+        proc.err("The batch file nests too deeply (simulator limit).\r\n");
+        return Flow::Next(1);
+    }
     proc.trace.scripts_run.push(path.to_string());
     let text = String::from_utf8_lossy(&data).into_owned();
+    proc.depth += 1;
     let mut last = 0;
+    let mut flow = None;
     for line in text.lines() {
         match run_line(proc, line.trim()).await {
             Flow::Next(c) => last = c,
-            Flow::Exit(c) => return Flow::Next(c),
-            t @ Flow::Throw(_) => return t,
+            Flow::Exit(c) => {
+                flow = Some(Flow::Next(c));
+                break;
+            }
+            t @ Flow::Throw(_) => {
+                flow = Some(t);
+                break;
+            }
         }
     }
-    Flow::Next(last)
+    proc.depth -= 1;
+    flow.unwrap_or(Flow::Next(last))
 }
 
 /// `powershell [options] -EncodedCommand X | -File F | -Command C | "C"`.

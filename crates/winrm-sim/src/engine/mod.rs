@@ -270,3 +270,161 @@ pub(crate) async fn run_command_line(proc: &mut Proc, line: &str) -> i64 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proc() -> (Proc, Arc<Mutex<Machine>>, mpsc::UnboundedSender<Vec<u8>>) {
+        let machine = Arc::new(Mutex::new(Machine::new(
+            "WIN-SIM",
+            "Administrator",
+            Duration::from_secs(1),
+            0,
+        )));
+        let (tx, rx) = mpsc::unbounded_channel();
+        let p = Proc::new(
+            machine.clone(),
+            Arc::new(ProcessIo::default()),
+            rx,
+            "Administrator",
+        );
+        (p, machine, tx)
+    }
+
+    fn stdout(p: &Proc) -> String {
+        let q = p.io.queue.lock().unwrap();
+        q.iter()
+            .filter(|(e, _)| !e)
+            .map(|(_, d)| String::from_utf8_lossy(d).into_owned())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn packer_shapes_run_with_their_exit_codes() {
+        let (mut p, machine, _tx) = proc();
+        machine.lock().unwrap().vfs.write(
+            "C:\\Windows\\Temp\\script.bat",
+            b"@echo off\r\necho in batch %GREETING%\r\nexit /b 4\r\n".to_vec(),
+        );
+        let code = run_command_line(
+            &mut p,
+            r#"set "GREETING=hi" && "c:/Windows/Temp/script.bat""#,
+        )
+        .await;
+        assert_eq!(code, 4);
+        assert_eq!(stdout(&p), "in batch hi\r\n");
+        let (mut p, _, _tx) = proc();
+        assert_eq!(
+            run_command_line(&mut p, "echo a || echo b & echo c").await,
+            0
+        );
+        assert_eq!(stdout(&p), "a\r\nc\r\n");
+    }
+
+    #[tokio::test]
+    async fn a_batch_file_calling_itself_stops() {
+        let (mut p, machine, _tx) = proc();
+        machine
+            .lock()
+            .unwrap()
+            .vfs
+            .write("C:\\loop.bat", b"C:\\loop.bat\r\n".to_vec());
+        assert_eq!(run_command_line(&mut p, "C:\\loop.bat").await, 1);
+    }
+
+    /// Random command lines from a vocabulary of the interpreters' keywords and punctuation:
+    /// nothing panics and everything ends (time is paused, so sleeps cost nothing).
+    #[tokio::test(start_paused = true)]
+    async fn random_input_never_panics_or_hangs() {
+        let vocab = [
+            "echo",
+            "exit",
+            "/b",
+            "17",
+            "&&",
+            "||",
+            "&",
+            "\"",
+            "'",
+            "(",
+            ")",
+            "{",
+            "}",
+            ";",
+            "\n",
+            "$",
+            "$env:X",
+            "=",
+            "powershell",
+            "-EncodedCommand",
+            "-File",
+            "-Command",
+            "if",
+            "else",
+            "try",
+            "catch",
+            "throw",
+            "&{",
+            ".",
+            "C:\\a.ps1",
+            "C:\\b.bat",
+            "Start-Sleep",
+            "99999",
+            "timeout",
+            "/t",
+            "shutdown",
+            "/r",
+            "/a",
+            "-f",
+            "{0}",
+            "Test-Path",
+            "-and",
+            "-not",
+            "-ne",
+            "$null",
+            ">>",
+            ">",
+            "%TEMP%",
+            "%",
+            "`",
+            "Write-Output",
+            "set",
+            "[Console]::Out.WriteLine(",
+            "GetFullPath(",
+            "# packer-winrm upload v1",
+            "$dest =",
+            "AAAA",
+            "====",
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..3000 {
+            let (mut p, machine, tx) = proc();
+            machine
+                .lock()
+                .unwrap()
+                .vfs
+                .write("C:\\a.ps1", b"& 'C:\\a.ps1'".to_vec());
+            machine
+                .lock()
+                .unwrap()
+                .vfs
+                .write("C:\\b.bat", b"C:\\a.ps1\r\nC:\\b.bat".to_vec());
+            drop(tx);
+            let mut line = String::new();
+            for _ in 0..(x % 24) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                line.push_str(vocab[(x % vocab.len() as u64) as usize]);
+                line.push(' ');
+            }
+            let r = tokio::time::timeout(
+                Duration::from_secs(200_000),
+                run_command_line(&mut p, &line),
+            )
+            .await;
+            assert!(r.is_ok(), "hung on {line:?}");
+        }
+    }
+}

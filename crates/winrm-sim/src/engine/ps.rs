@@ -15,7 +15,7 @@ use super::{cmd, known, vfs, Flow, Proc};
 type Boxed<'a> = Pin<Box<dyn Future<Output = Flow> + Send + 'a>>;
 
 /// Deepest nesting of scripts and blocks (a script that runs itself stops here).
-const MAX_DEPTH: u32 = 32;
+pub(crate) const MAX_DEPTH: u32 = 32;
 
 /// Runs a whole script: known transfer scripts first, then statement by statement.
 pub(crate) fn run_script<'a>(proc: &'a mut Proc, script: &'a str) -> Boxed<'a> {
