@@ -40,7 +40,7 @@ enum Command {
     },
     /// Run a local Prism Central v3 simulator to build against (and, with `--winrm-listen`, a
     /// WinRM test server playing the Windows VM).
-    Simulator(SimulatorArgs),
+    Simulator(Box<SimulatorArgs>),
 }
 
 /// The simulator's options: Prism Central's, plus the WinRM test server's (`--winrm-*`).
@@ -77,7 +77,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Describe => describe(),
         Command::Start { kind, name } => start(&kind, &name, use_protobuf),
-        Command::Simulator(args) => simulator(args),
+        Command::Simulator(args) => simulator(*args),
     }
 }
 
