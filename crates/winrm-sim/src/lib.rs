@@ -17,8 +17,10 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+mod auth;
 pub mod engine;
 mod faults;
+mod ops;
 mod server;
 mod state;
 mod tls;

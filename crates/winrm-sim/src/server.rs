@@ -5,7 +5,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine as _;
 use bytes::Bytes;
 use http::{header, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
@@ -13,12 +12,10 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info};
-use winrm_communicator::ntlm;
+use tracing::debug;
 
-use crate::faults::FaultKind;
-use crate::state::{State, MAX_RECEIVE_WAIT};
-use crate::wsman::{self, Body, Req};
+use crate::state::State;
+use crate::wsman;
 
 /// Settings the request handlers need.
 pub(crate) struct Front {
@@ -32,20 +29,24 @@ pub(crate) struct Front {
 
 /// Per-connection NTLM state (the handshake is bound to the connection).
 #[derive(Default)]
-struct ConnAuth {
-    challenge: Option<[u8; 8]>,
-    authenticated: bool,
+pub(crate) struct ConnAuth {
+    pub challenge: Option<[u8; 8]>,
+    pub authenticated: bool,
 }
 
-type Resp = Response<Full<Bytes>>;
+pub(crate) type Resp = Response<Full<Bytes>>;
 
 /// A reply, or "close the connection without one".
-enum Outcome {
+pub(crate) enum Outcome {
     Reply(Resp),
     Drop,
 }
 
-fn reply(status: StatusCode, content_type: Option<&str>, body: impl Into<Bytes>) -> Resp {
+pub(crate) fn reply(
+    status: StatusCode,
+    content_type: Option<&str>,
+    body: impl Into<Bytes>,
+) -> Resp {
     let mut r = Response::new(Full::new(body.into()));
     *r.status_mut() = status;
     if let Some(ct) = content_type {
@@ -56,7 +57,7 @@ fn reply(status: StatusCode, content_type: Option<&str>, body: impl Into<Bytes>)
     r
 }
 
-const SOAP: &str = "application/soap+xml;charset=UTF-8";
+pub(crate) const SOAP: &str = "application/soap+xml;charset=UTF-8";
 
 /// Serves connections from `listener` until `stop`.
 pub(crate) async fn serve(
@@ -236,118 +237,6 @@ fn json(v: &serde_json::Value) -> Resp {
     )
 }
 
-fn unauthorized(front: &Front, ntlm_token: Option<(&str, String)>) -> Resp {
-    let mut r = reply(StatusCode::UNAUTHORIZED, None, Bytes::new());
-    let h = r.headers_mut();
-    match ntlm_token {
-        Some((scheme, token)) => {
-            if let Ok(v) = header::HeaderValue::from_str(&format!("{scheme} {token}")) {
-                h.append(header::WWW_AUTHENTICATE, v);
-            }
-        }
-        None => {
-            if front.ntlm {
-                h.append(
-                    header::WWW_AUTHENTICATE,
-                    header::HeaderValue::from_static("Negotiate"),
-                );
-            }
-            if front.basic {
-                h.append(
-                    header::WWW_AUTHENTICATE,
-                    header::HeaderValue::from_static("Basic realm=\"WSMAN\""),
-                );
-            }
-        }
-    }
-    r
-}
-
-/// Authenticates the request; `Err` is the reply to send instead.
-#[allow(clippy::result_large_err)] // the error IS the reply; boxing it buys nothing here
-fn authenticate(
-    front: &Front,
-    auth: &Mutex<ConnAuth>,
-    authorization: Option<&str>,
-) -> Result<(), Resp> {
-    let Ok(mut conn) = auth.lock() else {
-        return Err(reply(StatusCode::INTERNAL_SERVER_ERROR, None, Bytes::new()));
-    };
-    let Some(value) = authorization else {
-        if conn.authenticated {
-            return Ok(());
-        }
-        front.state.count("auth_challenged");
-        return Err(unauthorized(front, None));
-    };
-    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-    let b64 = &base64::engine::general_purpose::STANDARD;
-    if scheme.eq_ignore_ascii_case("Basic") && front.basic {
-        let ok = b64
-            .decode(token.trim())
-            .ok()
-            .and_then(|d| String::from_utf8(d).ok())
-            .and_then(|s| {
-                s.split_once(':')
-                    .map(|(u, p)| (u.to_string(), p.to_string()))
-            })
-            .is_some_and(|(u, p)| u.eq_ignore_ascii_case(&front.username) && p == front.password);
-        if ok {
-            front.state.count("auth_basic_ok");
-            return Ok(());
-        }
-        front.state.count("auth_rejected");
-        return Err(unauthorized(front, None));
-    }
-    let is_ntlm = scheme.eq_ignore_ascii_case("Negotiate") || scheme.eq_ignore_ascii_case("NTLM");
-    if !(is_ntlm && front.ntlm) {
-        front.state.count("auth_rejected");
-        return Err(unauthorized(front, None));
-    }
-    let Ok(raw) = b64.decode(token.trim()) else {
-        front.state.count("auth_rejected");
-        return Err(reply(
-            StatusCode::BAD_REQUEST,
-            None,
-            "the NTLM token is not base64",
-        ));
-    };
-    match raw.get(8..12) {
-        Some([1, 0, 0, 0]) => {
-            let challenge: [u8; 8] = rand::random();
-            conn.challenge = Some(challenge);
-            conn.authenticated = false;
-            let msg = if front.state.take_ntlm_fault() {
-                b"this is not an NTLM challenge".to_vec()
-            } else {
-                let host = front.state.hostname();
-                ntlm::Challenge::build(challenge, &host, ntlm::filetime_now())
-            };
-            Err(unauthorized(front, Some((scheme, b64.encode(msg)))))
-        }
-        Some([3, 0, 0, 0]) => {
-            let verified = conn.challenge.take().is_some_and(|challenge| {
-                ntlm::Authenticate::parse(&raw).is_ok_and(|a| {
-                    let (user, _) = ntlm::split_user(&front.username);
-                    a.user.eq_ignore_ascii_case(user) && a.verify(&front.password, &challenge)
-                })
-            });
-            if verified {
-                conn.authenticated = true;
-                front.state.count("auth_ntlm_ok");
-                Ok(())
-            } else {
-                front.state.count("auth_rejected");
-                Err(unauthorized(front, None))
-            }
-        }
-        _ => {
-            front.state.count("auth_rejected");
-            Err(unauthorized(front, None))
-        }
-    }
-}
-
 async fn wsman_post(front: &Front, auth: &Mutex<ConnAuth>, req: Request<Incoming>) -> Outcome {
     let authorization = req
         .headers()
@@ -380,7 +269,7 @@ async fn wsman_post(front: &Front, auth: &Mutex<ConnAuth>, req: Request<Incoming
             return Outcome::Reply(reply(StatusCode::BAD_REQUEST, Some(SOAP), f));
         }
     };
-    if let Err(r) = authenticate(front, auth, authorization.as_deref()) {
+    if let Err(r) = crate::auth::authenticate(front, auth, authorization.as_deref()) {
         return Outcome::Reply(r);
     }
     if encrypted {
@@ -413,272 +302,5 @@ async fn wsman_post(front: &Front, auth: &Mutex<ConnAuth>, req: Request<Incoming
         }
     };
     front.state.count(parsed.op());
-    operation(front, parsed).await
-}
-
-fn fault_reply(req: &Req, host: &str, code: u32, message: &str) -> Outcome {
-    let f = wsman::fault(
-        &req.message_id,
-        "s:Sender",
-        "w:InvalidParameter",
-        code,
-        message,
-        host,
-    );
-    Outcome::Reply(reply(StatusCode::INTERNAL_SERVER_ERROR, Some(SOAP), f))
-}
-
-fn injected(front: &Front, req: &Req, kind: FaultKind) -> Outcome {
-    info!(target: "winrm_sim", op = req.op(), ?kind, "injecting a fault");
-    let host = front.state.hostname();
-    match kind {
-        FaultKind::SoapFault { code, message } => fault_reply(req, &host, code, &message),
-        FaultKind::DropConnection => Outcome::Drop,
-        FaultKind::HugeReply { bytes } => {
-            let mut body = wsman::ack_response(req);
-            let pad = bytes.saturating_sub(body.len() + 7);
-            body.push_str("<!--");
-            body.push_str(&"x".repeat(pad));
-            body.push_str("-->");
-            Outcome::Reply(reply(StatusCode::OK, Some(SOAP), body))
-        }
-        FaultKind::HttpStatus { status } => Outcome::Reply(reply(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            None,
-            Bytes::new(),
-        )),
-        FaultKind::GarbageNtlmChallenge => Outcome::Drop,
-    }
-}
-
-fn command_of(req: &Req) -> Option<&str> {
-    match &req.body {
-        Body::Receive { command_id }
-        | Body::Send { command_id, .. }
-        | Body::Signal { command_id, .. } => command_id.as_deref(),
-        _ => None,
-    }
-}
-
-async fn operation(front: &Front, req: Req) -> Outcome {
-    let state = &front.state;
-    let host = state.hostname();
-    // Which command line a fault may be keyed on.
-    let line = match &req.body {
-        Body::Command { command, .. } => Some(command.clone()),
-        _ => command_of(&req).and_then(|cid| {
-            let shells = state.shells.lock().ok()?;
-            let rec = shells
-                .get(req.shell_id.as_deref()?)?
-                .commands
-                .get(cid)?
-                .record;
-            drop(shells);
-            state.command_line(rec)
-        }),
-    };
-    if let Some(kind) = state.take_fault(req.op(), line.as_deref()) {
-        return injected(front, &req, kind);
-    }
-    let shell_missing = || {
-        fault_reply(
-            &req,
-            &host,
-            2_150_858_843,
-            "The request for the Windows Remote Shell with ShellId failed because the shell was not found on the server. Possible causes are: the specified ShellId is incorrect or the shell no longer exists on the server.",
-        )
-    };
-    match &req.body {
-        Body::CreateShell => {
-            let Ok(mut shells) = state.shells.lock() else {
-                return shell_missing();
-            };
-            if shells.len() >= state.max_shells_per_user {
-                drop(shells);
-                // GUESS: code and text of the per-user shell quota fault.
-                return fault_reply(
-                    &req,
-                    &host,
-                    2_150_859_174,
-                    "The WS-Management service cannot process the request. This user is allowed a maximum number of 30 concurrent shells, which has been exceeded.",
-                );
-            }
-            let id = uuid::Uuid::new_v4().to_string().to_uppercase();
-            shells.insert(
-                id.clone(),
-                crate::state::Shell {
-                    owner: state.user.clone(),
-                    commands: Default::default(),
-                },
-            );
-            drop(shells);
-            let endpoint = "http://127.0.0.1/wsman".to_string();
-            Outcome::Reply(reply(
-                StatusCode::OK,
-                Some(SOAP),
-                wsman::create_response(&req, &id, &endpoint, &state.user),
-            ))
-        }
-        Body::Command { command, arguments } => {
-            debug!(target: "winrm_sim", options = ?req.options, %command, "Command");
-            let Some(shell) = req.shell_id.as_deref() else {
-                return shell_missing();
-            };
-            match state.start_command(shell, command.clone(), arguments.clone()) {
-                Some(id) => Outcome::Reply(reply(
-                    StatusCode::OK,
-                    Some(SOAP),
-                    wsman::command_response(&req, &id),
-                )),
-                None => shell_missing(),
-            }
-        }
-        Body::Receive { command_id } => receive(front, &req, command_id.as_deref()).await,
-        Body::Send {
-            command_id,
-            data,
-            end,
-        } => {
-            let Ok(mut shells) = state.shells.lock() else {
-                return shell_missing();
-            };
-            let Some(cmd) = req
-                .shell_id
-                .as_deref()
-                .and_then(|s| shells.get_mut(s))
-                .and_then(|s| command_id.as_deref().and_then(|c| s.commands.get_mut(c)))
-            else {
-                drop(shells);
-                return shell_missing();
-            };
-            if let Some(tx) = &cmd.stdin {
-                let _ = tx.send(data.clone());
-            }
-            if *end {
-                cmd.stdin = None;
-            }
-            drop(shells);
-            Outcome::Reply(reply(StatusCode::OK, Some(SOAP), wsman::ack_response(&req)))
-        }
-        Body::Signal { command_id, code } => {
-            debug!(target: "winrm_sim", %code, "Signal");
-            let Ok(mut shells) = state.shells.lock() else {
-                return shell_missing();
-            };
-            let removed = req
-                .shell_id
-                .as_deref()
-                .and_then(|s| shells.get_mut(s))
-                .and_then(|s| command_id.as_deref().and_then(|c| s.commands.remove(c)));
-            drop(shells);
-            match removed {
-                Some(c) => {
-                    c.task.abort();
-                    state.mark_terminated(c.record);
-                    Outcome::Reply(reply(StatusCode::OK, Some(SOAP), wsman::ack_response(&req)))
-                }
-                None => shell_missing(),
-            }
-        }
-        Body::Delete => {
-            let removed = state
-                .shells
-                .lock()
-                .ok()
-                .and_then(|mut s| req.shell_id.as_deref().and_then(|id| s.remove(id)));
-            match removed {
-                Some(shell) => {
-                    for (_, c) in shell.commands {
-                        c.task.abort();
-                        state.mark_terminated(c.record);
-                    }
-                    Outcome::Reply(reply(StatusCode::OK, Some(SOAP), wsman::ack_response(&req)))
-                }
-                None => shell_missing(),
-            }
-        }
-        Body::Unsupported => fault_reply(
-            &req,
-            &host,
-            2_150_858_752,
-            &format!(
-                "The WS-Management service does not support the action {}.",
-                req.action
-            ),
-        ),
-    }
-}
-
-async fn receive(front: &Front, req: &Req, command_id: Option<&str>) -> Outcome {
-    let state = &front.state;
-    let host = state.hostname();
-    let found = state.shells.lock().ok().and_then(|s| {
-        let c = s.get(req.shell_id.as_deref()?)?.commands.get(command_id?)?;
-        Some((c.io.clone(), c.record))
-    });
-    let Some((io, record)) = found else {
-        return fault_reply(req, &host, 2_150_858_843, "The request for the Windows Remote Shell with ShellId failed because the shell was not found on the server.");
-    };
-    let wait = req
-        .operation_timeout
-        .unwrap_or(Duration::from_secs(60))
-        .min(MAX_RECEIVE_WAIT);
-    let deadline = tokio::time::Instant::now() + wait;
-    let max_env = req.max_envelope.unwrap_or(153_600).max(8192);
-    let budget = max_env.saturating_sub(2048) / 4 * 3;
-    loop {
-        let notified = io.notify.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        let (chunks, done) = {
-            let mut taken = Vec::new();
-            let mut size = 0usize;
-            if let Ok(mut q) = io.queue.lock() {
-                while let Some((stderr, data)) = q.pop_front() {
-                    let room = budget.saturating_sub(size);
-                    if room == 0 {
-                        q.push_front((stderr, data));
-                        break;
-                    }
-                    if data.len() > room {
-                        let (head, tail) = data.split_at(room);
-                        q.push_front((stderr, tail.to_vec()));
-                        taken.push((stderr, head.to_vec()));
-                        break;
-                    }
-                    size += data.len();
-                    taken.push((stderr, data));
-                }
-            }
-            let empty = io.queue.lock().map(|q| q.is_empty()).unwrap_or(true);
-            let done = if empty {
-                io.done.lock().ok().and_then(|d| *d)
-            } else {
-                None
-            };
-            (taken, done)
-        };
-        if !chunks.is_empty() || done.is_some() {
-            state.note_output(record, &chunks);
-            let cid = command_id.unwrap_or_default();
-            return Outcome::Reply(reply(
-                StatusCode::OK,
-                Some(SOAP),
-                wsman::receive_response(req, cid, &chunks, done),
-            ));
-        }
-        tokio::select! {
-            () = &mut notified => {}
-            // Wake now and then to notice a simulated restart.
-            () = tokio::time::sleep(Duration::from_millis(250)) => {}
-            () = tokio::time::sleep_until(deadline) => {
-                state.count("receive_timeouts");
-                let f = wsman::timeout_fault(req, &host);
-                return Outcome::Reply(reply(StatusCode::INTERNAL_SERVER_ERROR, Some(SOAP), f));
-            }
-        }
-        if state.tick() {
-            return Outcome::Drop;
-        }
-    }
+    crate::ops::operation(front, parsed).await
 }

@@ -9,7 +9,7 @@ use winrm_communicator::powershell::{
 };
 
 use super::text::balanced;
-use super::{ps, vfs, Flow, Proc};
+use super::{vfs, Flow, Proc};
 
 /// True for text that is plausibly one base64 chunk.
 pub(crate) fn looks_like_base64(s: &str) -> bool {
@@ -29,7 +29,7 @@ fn full_path_after(proc: &Proc, script: &str, anchor: &str) -> Option<String> {
         Some(e) => (e, true),
         None => (arg, false),
     };
-    let mut value = ps::eval(proc, expr);
+    let mut value = super::expr::eval(proc, expr);
     if trim_quotes {
         value = value.trim_matches('\'').to_string();
     }
@@ -61,7 +61,7 @@ pub(crate) async fn run(proc: &mut Proc, script: &str) -> Option<Flow> {
     if script.contains("[System.IO.File]::ReadAllBytes(") && script.contains("ToBase64String") {
         let at = script.find("ReadAllBytes(")?;
         let (arg, _) = balanced(script.get(at..)?, '(', ')')?;
-        let src = vfs::normalize(&ps::eval(proc, &arg), &proc.cwd);
+        let src = vfs::normalize(&super::expr::eval(proc, &arg), &proc.cwd);
         proc.trace.transfer = Some(format!("packer download {src}"));
         return Some(
             match proc

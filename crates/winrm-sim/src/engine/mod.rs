@@ -8,6 +8,7 @@
 //! recorded as "not interpreted" and succeeds with no output (`unknown_exit_code`).
 
 pub(crate) mod cmd;
+pub(crate) mod expr;
 pub(crate) mod known;
 pub(crate) mod ps;
 pub(crate) mod text;
