@@ -11,6 +11,8 @@ use winrm_communicator::ntlm;
 
 use crate::server::{reply, ConnAuth, Front, Resp};
 
+// GUESS: a 401 from the WinRM service has an empty body and one WWW-Authenticate header per
+// scheme (`Negotiate`, `Basic realm="WSMAN"` when Basic is enabled); Kerberos is not offered.
 fn unauthorized(front: &Front, ntlm_token: Option<(&str, String)>) -> Resp {
     let mut r = reply(StatusCode::UNAUTHORIZED, None, Bytes::new());
     let h = r.headers_mut();

@@ -191,6 +191,9 @@ fn envelope(action: &str, relates_to: &str, body: &str) -> String {
 }
 
 /// The Create reply: the ResourceCreated reference (with the ShellId selector) and the Shell.
+// GUESS: the Shell element's children and their order (Owner, ClientIP, IdleTimeOut values) follow
+// published WinRM traces, not a capture from a host here; clients read only ShellId (Go: the
+// rsp:ShellId element; pywinrm: the ShellId selector), and both are present.
 pub(crate) fn create_response(req: &Req, shell_id: &str, endpoint: &str, owner: &str) -> String {
     let id = escape(shell_id);
     let body = format!(
@@ -230,6 +233,9 @@ pub(crate) fn command_response(req: &Req, command_id: &str) -> String {
 }
 
 /// A Receive reply with `chunks` of output; `done` adds End streams and the exit code.
+// GUESS: Windows may also mark a stream End before the command is Done, and reports
+// `CommandState/Running` with no ExitCode on partial replies; Go's and our client only look for
+// Done and ExitCode, so those details do not change what a client sees.
 pub(crate) fn receive_response(
     req: &Req,
     command_id: &str,
@@ -268,6 +274,7 @@ pub(crate) fn receive_response(
 }
 
 /// Replies with an empty (or minimal) body: Send, Signal, Delete.
+// GUESS: the exact (empty) bodies of these replies; clients only check for a fault.
 pub(crate) fn ack_response(req: &Req) -> String {
     let (action, body) = match &req.body {
         Body::Send { .. } => (

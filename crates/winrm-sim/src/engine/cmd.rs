@@ -246,7 +246,8 @@ fn shutdown(proc: &mut Proc, args: &str) -> i64 {
             // ERROR_SHUTDOWN_IN_PROGRESS
             return 1115;
         }
-        // /t 0 still leaves the command time to report its exit code, as on Windows.
+        // GUESS: how long Windows takes between `shutdown /r /t 0` returning and the network
+        // going away; half a second leaves the command time to report its exit code.
         proc.schedule_restart(Duration::from_millis(500).max(Duration::from_secs(secs)));
         return 0;
     }
