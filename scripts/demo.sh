@@ -37,4 +37,8 @@ for kind in ("vms", "images"):
     print("  %s: %d" % (kind, len(items)))
     for item in items:
         print("    %-45s %s  %s" % (item.get("name", "?"), item.get("uuid", ""), item.get("state", "")))
+consoles = state.get("consoles", [])
+print("  consoles opened: %d" % len(consoles))
+for c in consoles:
+    print("    %-45s typed %s" % (c.get("vm_name", "?"), json.dumps(c.get("typed", ""))))
 PY

@@ -38,8 +38,18 @@ enum Command {
         #[arg(allow_hyphen_values = true)]
         name: String,
     },
-    /// Run a local Prism Central v3 simulator to build against.
-    Simulator(prism_sim::SimArgs),
+    /// Run a local Prism Central v3 simulator to build against (and, with `--winrm-listen`, a
+    /// WinRM test server playing the Windows VM).
+    Simulator(Box<SimulatorArgs>),
+}
+
+/// The simulator's options: Prism Central's, plus the WinRM test server's (`--winrm-*`).
+#[derive(clap::Args, Debug)]
+struct SimulatorArgs {
+    #[command(flatten)]
+    prism: prism_sim::SimArgs,
+    #[command(flatten)]
+    winrm: winrm_sim::WinRmSimArgs,
 }
 
 /// Parses the command line (with every `--protobuf` token removed, wherever it stands, as the SDK
@@ -67,7 +77,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Describe => describe(),
         Command::Start { kind, name } => start(&kind, &name, use_protobuf),
-        Command::Simulator(args) => simulator(args),
+        Command::Simulator(args) => simulator(*args),
     }
 }
 
@@ -137,7 +147,7 @@ fn start(kind: &str, name: &str, use_protobuf: bool) -> ExitCode {
     }
 }
 
-fn simulator(args: prism_sim::SimArgs) -> ExitCode {
+fn simulator(args: SimulatorArgs) -> ExitCode {
     init_logging();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -146,7 +156,21 @@ fn simulator(args: prism_sim::SimArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(prism_sim::run_cli(args)) {
+    let result = runtime.block_on(async {
+        // The WinRM server answers for the simulated Windows VM: give it the VM's IP
+        // (`--vm-ip`) so Packer's winrm_host finds it.
+        let _winrm = match winrm_sim::start_from_args(&args.winrm).await {
+            Ok(h) => h,
+            Err(e) => return Err(e.to_string()),
+        };
+        if let Some(addr) = args.winrm.winrm_listen.or(args.winrm.winrm_tls_listen) {
+            if addr.ip() != args.prism.vm_ip && !addr.ip().is_unspecified() {
+                tracing::warn!(winrm = %addr, vm_ip = %args.prism.vm_ip, "the WinRM server does not listen on the VM's IP (--vm-ip)");
+            }
+        }
+        prism_sim::run_cli(args.prism).await.map_err(|e| e.to_string())
+    });
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("simulator: {e}");

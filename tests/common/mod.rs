@@ -146,3 +146,28 @@ pub fn files_with_ext(dir: &Path, exts: &[&str]) -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// Packer 1.16 in its default (protobuf) mode.
+pub fn packer_116_protobuf() -> PackerUnderTest {
+    packers()
+        .into_iter()
+        .next()
+        .expect("packer 1.16 is the first mode")
+}
+
+/// Runs a prepared `packer` command to completion, failing the test if it outlives `hang_guard`
+/// (a hang guard, not a performance claim). The command gets its own process group, as a
+/// terminal gives it, and is killed if the test ends first.
+pub async fn run_packer(cmd: Command, hang_guard: std::time::Duration) -> Output {
+    let mut cmd = cmd;
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut cmd = tokio::process::Command::from(cmd);
+    cmd.kill_on_drop(true)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().expect("spawn packer");
+    tokio::time::timeout(hang_guard, child.wait_with_output())
+        .await
+        .expect("packer hung")
+        .expect("packer")
+}

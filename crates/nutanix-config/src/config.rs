@@ -402,7 +402,8 @@ section! {
         attr nutanix_transfer_timeout: u32,
         /// Ours: an API key, instead of user name and password.
         attr nutanix_api_key: Option<Sensitive>,
-        /// Ours: a PEM file of CA certificates to trust for Prism Central.
+        /// Ours: a PEM file of CA certificates to trust for Prism Central, or of its own
+        /// (self-signed, even CA:TRUE) certificate, trusted as itself.
         attr nutanix_ca_cert: Option<String>,
         /// Ours: extra HTTP headers on every Prism request (e.g. Cloudflare Access tokens). Their
         /// values are treated as secrets.

@@ -26,6 +26,12 @@ pub struct SimArgs {
     /// Serve HTTPS with a freshly generated self-signed CA (its PEM is printed to stderr).
     #[arg(long)]
     pub self_signed_tls: bool,
+    /// Serve HTTPS with this PEM certificate chain (server certificate first); needs --tls-key.
+    #[arg(long, requires = "tls_key", conflicts_with = "self_signed_tls")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// User name accepted for HTTP basic auth.
     #[arg(long, default_value = DEFAULT_USERNAME, env = "PRISM_SIM_USERNAME")]
     pub username: String,
@@ -56,6 +62,10 @@ pub struct SimArgs {
     /// Fail image deletions while a live VM uses the image (real AHV allows them).
     #[arg(long)]
     pub refuse_deleting_images_in_use: bool,
+    /// Require VNC authentication with this password on every VM console (Prism's consoles
+    /// have none; this exists to test clients).
+    #[arg(long, env = "PRISM_SIM_CONSOLE_PASSWORD", hide_env_values = true)]
+    pub console_password: Option<String>,
 }
 
 /// Everything a [`crate::Simulator`] needs to start.
@@ -63,8 +73,11 @@ pub struct SimArgs {
 pub struct SimConfig {
     /// Listen address; port 0 picks a free port.
     pub listen: SocketAddr,
-    /// HTTPS with a generated self-signed CA when true.
+    /// HTTPS with a generated self-signed CA when true (with `tls_identity` when that is set).
     pub tls: bool,
+    /// The certificate and key to serve instead of generated ones (implies HTTPS): e.g. a
+    /// self-signed CA:TRUE certificate, as many lab Prism Centrals serve.
+    pub tls_identity: Option<TlsPem>,
     /// Basic-auth user name.
     pub username: String,
     /// Basic-auth password.
@@ -91,6 +104,29 @@ pub struct SimConfig {
     pub max_logged_requests: usize,
     /// Source of simulated time.
     pub clock: Arc<dyn Clock>,
+    /// VNC password of every VM console; None: security type None, as on Prism.
+    pub console_password: Option<String>,
+}
+
+/// A PEM certificate chain (server certificate first) and its private key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TlsPem {
+    /// Certificates, PEM.
+    pub cert_chain_pem: String,
+    /// Private key (PKCS#8, PKCS#1 or SEC1), PEM.
+    pub key_pem: String,
+}
+
+impl fmt::Debug for TlsPem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsPem")
+            .field(
+                "cert_chain_pem",
+                &format!("{} bytes", self.cert_chain_pem.len()),
+            )
+            .field("key_pem", &"<redacted>")
+            .finish()
+    }
 }
 
 impl fmt::Debug for SimConfig {
@@ -98,6 +134,7 @@ impl fmt::Debug for SimConfig {
         f.debug_struct("SimConfig")
             .field("listen", &self.listen)
             .field("tls", &self.tls)
+            .field("tls_identity", &self.tls_identity)
             .field("username", &self.username)
             .field("password", &"<redacted>")
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
@@ -107,6 +144,10 @@ impl fmt::Debug for SimConfig {
             .field("faults", &self.faults.len())
             .field("upload_dir", &self.upload_dir)
             .field("clock", &self.clock)
+            .field(
+                "console_password",
+                &self.console_password.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -118,6 +159,7 @@ impl SimConfig {
         Self {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             tls: false,
+            tls_identity: None,
             username: DEFAULT_USERNAME.to_string(),
             password: DEFAULT_PASSWORD.to_string(),
             api_key: None,
@@ -131,6 +173,7 @@ impl SimConfig {
             max_body_bytes: 4 << 20,
             max_logged_requests: 100_000,
             clock: SystemClock::shared(),
+            console_password: None,
         }
     }
 
@@ -151,10 +194,18 @@ impl SimConfig {
             Some(p) => Fault::parse_list(&read("faults", p)?)?,
             None => Vec::new(),
         };
+        let tls_identity = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsPem {
+                cert_chain_pem: read("TLS certificate", cert)?,
+                key_pem: read("TLS key", key)?,
+            }),
+            _ => None,
+        };
         let task_duration = Duration::from_millis(args.task_duration_ms);
         Ok(Self {
             listen: args.listen,
-            tls: args.self_signed_tls,
+            tls: args.self_signed_tls || tls_identity.is_some(),
+            tls_identity,
             username: args.username.clone(),
             password: args.password.clone(),
             api_key: args.api_key.clone(),
@@ -170,6 +221,7 @@ impl SimConfig {
             max_body_bytes: 4 << 20,
             max_logged_requests: 100_000,
             clock: SystemClock::shared(),
+            console_password: args.console_password.clone(),
         })
     }
 }
@@ -196,6 +248,42 @@ mod tests {
         assert_eq!(cfg.task_duration, Duration::from_millis(300));
         assert_eq!(cfg.ip_delay, Duration::from_millis(300));
         assert_eq!(cfg.inventory, Inventory::default_inventory());
+    }
+
+    #[test]
+    fn tls_cert_and_key_flags_serve_the_given_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        std::fs::write(&cert, "CERT PEM").unwrap();
+        std::fs::write(&key, "KEY PEM").unwrap();
+        let cli = Cli::try_parse_from([
+            "x",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ])
+        .unwrap();
+        let cfg = SimConfig::from_args(&cli.sim).unwrap();
+        assert!(cfg.tls);
+        let id = cfg.tls_identity.as_ref().unwrap();
+        assert_eq!(
+            (id.cert_chain_pem.as_str(), id.key_pem.as_str()),
+            ("CERT PEM", "KEY PEM")
+        );
+        assert!(!format!("{cfg:?}").contains("KEY PEM"));
+        // One without the other, or with --self-signed-tls, is refused.
+        assert!(Cli::try_parse_from(["x", "--tls-cert", "c.pem"]).is_err());
+        assert!(Cli::try_parse_from(["x", "--tls-key", "k.pem"]).is_err());
+        assert!(Cli::try_parse_from([
+            "x",
+            "--self-signed-tls",
+            "--tls-cert",
+            "c",
+            "--tls-key",
+            "k"
+        ])
+        .is_err());
     }
 
     #[test]

@@ -25,7 +25,14 @@
 //!   * `task_status` (`status`: one of `FAILED`, `ABORTED`, `CANCELLED`, `INVALID_UUID`; optional
 //!     `message`): the task the request creates ends in that status, e.g.
 //!     `{"type": "task_status", "status": "ABORTED", "message": "Task aborted by admin"}`;
-//!   * `task_hang`: the task the request creates stays RUNNING forever.
+//!   * `task_hang`: the task the request creates stays RUNNING forever;
+//!   * `console_hang`: a console websocket request is never answered;
+//!   * `console_close_mid_handshake`: a console websocket opens, its RFB server sends the
+//!     first bytes of its version, then the connection closes;
+//!   * `console_banner` (`banner`, 12 bytes such as `"RFB 002.000\n"`): the console's RFB
+//!     server announces that version instead of 3.8.
+//!
+//!   Console actions only match console websocket requests (paths under `/vnc/`).
 //!
 //!   Task actions only match requests that create a task (POST /vms, POST /images, PUT and
 //!   DELETE of /vms/{uuid} and /images/{uuid}, POST /vms/{uuid}/export, DELETE /ovas/{uuid},
@@ -111,6 +118,17 @@ pub enum FaultAction {
     },
     /// The created task never finishes.
     TaskHang,
+    /// A console websocket request (`/vnc/...`) is never answered: no 101, no error.
+    ConsoleHang,
+    /// A console websocket is upgraded, sends the first bytes of the RFB version, then the
+    /// connection closes.
+    ConsoleCloseMidHandshake,
+    /// A console websocket's RFB server announces this 12-byte ProtocolVersion instead of
+    /// `RFB 003.008\n` (e.g. `RFB 002.000\n`, a version nobody speaks).
+    ConsoleBanner {
+        /// The banner; exactly 12 bytes.
+        banner: String,
+    },
 }
 
 /// Longest injectable latency (one hour).
@@ -175,12 +193,27 @@ impl Fault {
                     "latency {ms} ms is more than the {MAX_LATENCY_MS} ms allowed"
                 ));
             }
+            FaultAction::ConsoleBanner { banner } if banner.len() != 12 => {
+                return Err(format!(
+                    "console banner {banner:?} is {} bytes; an RFB ProtocolVersion is 12",
+                    banner.len()
+                ));
+            }
             _ => {}
         }
         if let Some(r) = &self.matcher.path_regex {
             Regex::new(r).map_err(|e| format!("path_regex {r:?}: {e}"))?;
         }
         Ok(())
+    }
+
+    fn is_console_action(&self) -> bool {
+        matches!(
+            self.action,
+            FaultAction::ConsoleHang
+                | FaultAction::ConsoleCloseMidHandshake
+                | FaultAction::ConsoleBanner { .. }
+        )
     }
 
     fn is_task_action(&self) -> bool {
@@ -204,6 +237,9 @@ struct Active {
 impl Active {
     fn matches(&self, method: &str, path: &str, creates_task: bool) -> bool {
         if self.fault.is_task_action() && !creates_task {
+            return false;
+        }
+        if self.fault.is_console_action() && !path.starts_with(crate::console::CONSOLE_PREFIX) {
             return false;
         }
         let m = &self.fault.matcher;

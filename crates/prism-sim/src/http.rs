@@ -25,6 +25,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
+use crate::console::{ConsoleFault, Consoles, SESSION_COOKIE};
 use crate::faults::{Fault, FaultAction, FaultSet};
 use crate::inventory::Inventory;
 use crate::model::{OvaDownload, UploadDone, V4Request};
@@ -66,6 +67,10 @@ pub(crate) struct Shared {
     pub store_cfg: StoreConfig,
     pub initial_faults: Vec<Fault>,
     pub epoch: chrono::DateTime<chrono::Utc>,
+    /// Console sessions and what each VM's console received.
+    pub consoles: Mutex<Consoles>,
+    /// VNC password of the consoles, if any.
+    pub console_password: Option<String>,
 }
 
 /// Locks a mutex, recovering from poisoning (a panicking holder cannot leave the store in a
@@ -111,11 +116,26 @@ impl Shared {
         }
         *lock(&self.faults) = faults;
         lock(&self.requests).clear();
+        *lock(&self.consoles) = Consoles::default();
     }
 
     pub(crate) fn state_json(&self) -> Value {
         let mut v = lock(&self.store).state_json(self.now());
+        if let Some(vms) = v.get_mut("vms").and_then(Value::as_array_mut) {
+            let consoles = lock(&self.consoles);
+            for vm in vms {
+                let uuid = vm
+                    .get("uuid")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                if let Some(o) = vm.as_object_mut() {
+                    o.insert("console".into(), consoles.state(&uuid));
+                }
+            }
+        }
         if let Some(o) = v.as_object_mut() {
+            o.insert("consoles".into(), lock(&self.consoles).all());
             o.insert("faults".into(), lock(&self.faults).to_json());
             o.insert("request_count".into(), json!(lock(&self.requests).len()));
         }
@@ -139,6 +159,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
                 .delete(sim_faults_clear),
         )
         .route("/_sim/reset", post(sim_reset))
+        .route("/vnc/vm/{uuid}/proxy", get(crate::console::console_ws))
         .fallback(api)
         .layer(axum::middleware::from_fn_with_state(shared.clone(), front))
         .with_state(shared)
@@ -254,6 +275,15 @@ async fn front(State(sh): State<Arc<Shared>>, mut req: Request, next: Next) -> R
             FaultAction::TaskHang => {
                 req.extensions_mut().insert(TaskFault::Hang);
             }
+            FaultAction::ConsoleHang => {
+                req.extensions_mut().insert(ConsoleFault::Hang);
+            }
+            FaultAction::ConsoleCloseMidHandshake => {
+                req.extensions_mut().insert(ConsoleFault::CloseMidHandshake);
+            }
+            FaultAction::ConsoleBanner { banner } => {
+                req.extensions_mut().insert(ConsoleFault::Banner(banner));
+            }
         }
     }
     let resp = match early {
@@ -334,6 +364,7 @@ async fn api(State(sh): State<Arc<Shared>>, req: Request) -> Response {
         Route::Upload(uuid) => upload(&sh, &uuid, req).await,
         Route::Download(uuid) => download(&sh, &uuid, req.headers()).await,
         Route::OvaDownload(uuid) => download_ova(&sh, &uuid, req.headers()).await,
+        Route::UsersMe => users_me(&sh),
         route if route.v4_response().is_some() => v4_call(&sh, route, req, fault).await,
         route => {
             let body = if route.has_json_body() {
@@ -354,6 +385,35 @@ async fn api(State(sh): State<Arc<Shared>>, req: Request) -> Response {
     };
     sh.remove_dropped_files().await;
     resp
+}
+
+/// `GET /api/nutanix/v3/users/me`: the logged-in user, and a session cookie (what the v3
+/// console path logs in with). GUESS: `user_type` LOCAL and the fields beyond the v3 schema's
+/// required ones; the cookie's attributes.
+fn users_me(sh: &Shared) -> Response {
+    let session = lock(&sh.consoles).new_session();
+    let body = json!({
+        "api_version": crate::prism_error::API_VERSION,
+        "metadata": {"kind": "user", "uuid": crate::model::ADMIN_UUID},
+        "spec": {"resources": {}},
+        "status": {
+            "name": sh.username,
+            "state": "COMPLETE",
+            "resources": {
+                "display_name": sh.username,
+                "user_type": "LOCAL",
+                "access_control_policy_reference_list": [],
+                "projects_reference_list": [],
+            },
+        },
+    });
+    let mut r = json_response(200, &body);
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict"
+    )) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
 }
 
 /// A v4 template call: headers and query for the model, errors and `ETag` in v4 form.

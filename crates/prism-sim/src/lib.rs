@@ -65,6 +65,19 @@
 //!   VM gone by then fails the task, and failed exports and templates leave nothing behind
 //!   (see [`model`] for the choices marked GUESS where the real API is unknown).
 //!
+//! # VM consoles
+//! `GET /api/nutanix/v3/users/me` answers the user and sets a `NTNX_MERCURY_IAM_SESSION`
+//! cookie; `POST /api/vmm/v4.{2,3}/ahv/config/vms/{extId}/$actions/generate-console-token`
+//! answers a task whose v4 view (`GET /api/prism/v4.x/config/tasks/{extId}`, which shows every
+//! task) carries `VmConsoleToken` and `WsUri` in `completionDetails`. The websocket
+//! `/vnc/vm/{uuid}/proxy` accepts either (cookie with `proxyClusterUuid`, or
+//! `VmConsoleToken=`), and runs an RFB 3.8 server (3.3 and 3.7 too; VNC authentication with
+//! [`SimConfig::console_password`]) that records every key event: `/_sim/state` shows each VM's
+//! `console` with `connections`, `key_events` (`keysym`, `down`) and `typed`, the keys as text
+//! with Packer's names for special keys (`<enter>`, `<f2>`...), and a top-level `consoles`
+//! list that keeps them after the VM is deleted. See `console` and `model::console` for what
+//! is GUESSed.
+//!
 //! # Control API (no auth, never faulted, not logged)
 //! `GET /_sim/state` (VMs, images, tasks, OVAs and templates, those still being created
 //! included), `GET /_sim/requests`, `GET|POST|DELETE /_sim/faults`, `POST /_sim/reset`.
@@ -77,6 +90,7 @@
 
 pub mod clock;
 pub mod config;
+pub(crate) mod console;
 pub mod error;
 pub mod faults;
 pub mod fiql;
@@ -94,7 +108,7 @@ pub(crate) mod transfer;
 pub(crate) mod ustar;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{SimArgs, SimConfig};
+pub use config::{SimArgs, SimConfig, TlsPem};
 pub use error::SimError;
 pub use faults::{Fault, FaultAction, FaultMatch};
 pub use http::RequestRecord;

@@ -21,9 +21,19 @@ pub const V4_VERSIONS: &[&str] = &["v4.0", "v4.1", "v4.2"];
 /// Envelope type of v4 errors that belong to no known operation (unknown v4 paths). GUESS.
 pub const V4_GENERIC_RESPONSE: &str = "vmm.v4.error.ErrorResponse";
 
-/// Whether a path belongs to the v4 VMM namespace (so its errors take the v4 shape).
+/// The prefix of the v4 Prism namespace (tasks).
+pub const V4_PRISM_PREFIX: &str = "/api/prism/";
+
+/// v4 versions of the console-token action (it first appears in vmm v4.2).
+pub const V4_CONSOLE_VERSIONS: &[&str] = &["v4.2", "v4.3"];
+
+/// v4 versions of the Prism tasks API.
+pub const V4_TASK_VERSIONS: &[&str] = &["v4.0", "v4.1", "v4.2", "v4.3"];
+
+/// Whether a path belongs to a v4 namespace the simulator serves (so its errors take the v4
+/// shape).
 pub fn is_v4_path(path: &str) -> bool {
-    path.starts_with(V4_VMM_PREFIX)
+    path.starts_with(V4_VMM_PREFIX) || path.starts_with(V4_PRISM_PREFIX)
 }
 
 /// Entity kinds with list and get endpoints.
@@ -116,6 +126,12 @@ pub enum Route {
     CategoryValue(String, String),
     /// `POST /groups` (the groups query the Go plugin uses to find an exported OVA)
     Groups,
+    /// `GET /users/me` (the v3 console path takes its session cookie from it)
+    UsersMe,
+    /// v4 `POST /api/vmm/v4.{2,3}/ahv/config/vms/{extId}/$actions/generate-console-token`
+    ConsoleToken(String),
+    /// v4 `GET /api/prism/v4.x/config/tasks/{extId}` (the extId as given)
+    V4Task(String),
 }
 
 impl Route {
@@ -129,6 +145,7 @@ impl Route {
                 | Route::ExportVm(_)
                 | Route::TemplateCreate
                 | Route::TemplateDelete(_)
+                | Route::ConsoleToken(_)
         )
     }
 
@@ -154,6 +171,8 @@ impl Route {
             Route::TemplateList => "vmm.v4.content.ListTemplatesApiResponse",
             Route::TemplateGet(_) => "vmm.v4.content.GetTemplateApiResponse",
             Route::TemplateDelete(_) => "vmm.v4.content.DeleteTemplateApiResponse",
+            Route::ConsoleToken(_) => crate::model::console::TOKEN_RESPONSE,
+            Route::V4Task(_) => crate::model::console::TASK_RESPONSE,
             _ => return None,
         })
     }
@@ -174,6 +193,9 @@ impl Route {
             | Route::TemplateGet(_)
             | Route::TemplateDelete(_) => Some(crate::model::TEMPLATE_KIND),
             Route::Groups => Some(crate::model::GROUPS_KIND),
+            Route::UsersMe => Some("user"),
+            Route::ConsoleToken(_) => Some("vm"),
+            Route::V4Task(_) => Some("task"),
             _ => Some("category"),
         }
     }
@@ -195,6 +217,7 @@ impl Route {
         };
         match (method, segs.as_slice()) {
             ("POST", ["groups"]) => Ok(Route::Groups),
+            ("GET", ["users", "me"]) => Ok(Route::UsersMe),
             ("POST", ["categories", "list"]) => Ok(Route::CategoryKeys),
             ("GET", ["categories", key]) => Ok(Route::CategoryKey(decode(key))),
             ("POST", ["categories", key, "list"]) => Ok(Route::CategoryValues(decode(key))),
@@ -232,11 +255,36 @@ impl Route {
 }
 
 impl Route {
-    /// The v4 VM-template paths; anything else under `/api/vmm/` is a v4 404.
+    /// The v4 VM-template and console-token paths and the v4 task reads; anything else under
+    /// `/api/vmm/` or `/api/prism/` is a v4 404.
     fn parse_v4(method: &str, full_path: &str) -> Result<Route, ApiError> {
         let no_route = || ApiError::no_such_path(method, full_path).in_v4(V4_GENERIC_RESPONSE);
+        if let Some(rest) = full_path.strip_prefix(V4_PRISM_PREFIX) {
+            let segs: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+            return match (method, segs.as_slice()) {
+                ("GET", [version, "config", "tasks", id]) if V4_TASK_VERSIONS.contains(version) => {
+                    Ok(Route::V4Task(
+                        percent_decode_str(id).decode_utf8_lossy().into_owned(),
+                    ))
+                }
+                _ => Err(no_route()),
+            };
+        }
         let rest = full_path.strip_prefix(V4_VMM_PREFIX).ok_or_else(no_route)?;
         let segs: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+        if let (
+            "POST",
+            [version, "ahv", "config", "vms", id, "$actions", "generate-console-token"],
+        ) = (method, segs.as_slice())
+        {
+            if !V4_CONSOLE_VERSIONS.contains(version) {
+                return Err(no_route());
+            }
+            let uuid = parse_uuid(id).ok_or_else(|| {
+                ApiError::invalid_uuid("vm", id).in_v4(crate::model::console::TOKEN_RESPONSE)
+            })?;
+            return Ok(Route::ConsoleToken(uuid));
+        }
         let [version, "content", "templates", tail @ ..] = segs.as_slice() else {
             return Err(no_route());
         };

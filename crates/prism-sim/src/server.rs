@@ -84,8 +84,13 @@ impl Simulator {
             store_cfg,
             initial_faults: cfg.faults.clone(),
             epoch,
+            consoles: Mutex::new(crate::console::Consoles::default()),
+            console_password: cfg.console_password.clone(),
         });
-        let (acceptor, ca_pem) = if cfg.tls {
+        let (acceptor, ca_pem) = if let Some(pem) = &cfg.tls_identity {
+            let config = crate::tls::from_pem(pem)?;
+            (Some(tokio_rustls::TlsAcceptor::from(config)), None)
+        } else if cfg.tls {
             let id = crate::tls::generate()?;
             (
                 Some(tokio_rustls::TlsAcceptor::from(id.config)),
@@ -107,10 +112,11 @@ impl Simulator {
         let cancel = CancellationToken::new();
         let app = router(shared.clone());
         let task = tokio::spawn(accept_loop(listener, acceptor, app, cancel.clone()));
-        tracing::info!(%addr, tls = cfg.tls, "prism simulator started");
+        let tls = cfg.tls || cfg.tls_identity.is_some();
+        tracing::info!(%addr, tls, "prism simulator started");
         Ok(SimHandle {
             addr,
-            tls: cfg.tls,
+            tls,
             ca_pem,
             shared,
             cancel,
@@ -246,7 +252,8 @@ where
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
-        .serve_connection(TokioIo::new(io), TowerToHyperService::new(svc));
+        .serve_connection(TokioIo::new(io), TowerToHyperService::new(svc))
+        .with_upgrades();
     tokio::pin!(conn);
     let mut closing = false;
     loop {

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 
@@ -24,10 +23,10 @@ pub struct PrismClient {
 pub(crate) struct Inner {
     pub(crate) config: ClientConfig,
     pub(crate) base: url::Url,
-    /// JSON calls: connect and read timeouts.
+    /// JSON calls (deadlines in [`crate::exchange`]).
     pub(crate) api: reqwest::Client,
-    /// Image transfers: no read timeout (it would cover the whole upload); a stall watchdog
-    /// in [`crate::transfer`] replaces it.
+    /// Image transfers (a stall watchdog in [`crate::transfer`]). The same connection pool as
+    /// `api` today; kept apart so either can change without touching the other.
     pub(crate) transfer: reqwest::Client,
     pub(crate) memo: Mutex<Memo>,
 }
@@ -56,25 +55,26 @@ impl PrismClient {
         let base = config.api_base()?;
         let tls_config = tls::client_config(&config.tls)?;
         let headers = default_headers(&config)?;
-        let build = |read_timeout: Option<Duration>| -> Result<reqwest::Client, PrismError> {
-            let mut builder = reqwest::Client::builder()
-                .tls_backend_preconfigured(tls_config.clone())
-                .http1_only()
-                .connect_timeout(config.connect_timeout)
-                .user_agent(config.user_agent.clone())
-                .default_headers(headers.clone());
-            if let Some(timeout) = read_timeout {
-                builder = builder.read_timeout(timeout);
-            }
-            if !config.use_env_proxy {
-                builder = builder.no_proxy();
-            }
-            builder
-                .build()
-                .map_err(|e| PrismError::Config(format!("HTTP client: {e}")))
-        };
-        let api = build(Some(config.read_timeout))?;
-        let transfer = build(None)?;
+        // Both clients: redirects are never followed by reqwest (it would re-send the API key
+        // and custom headers to another origin); the exchange decides (crate::redirect). Host
+        // names go through our resolver so a name that does not exist is told apart. No
+        // reqwest read timeout: the JSON exchange and the transfer watchdog keep their own.
+        let mut builder = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls_config)
+            .http1_only()
+            .connect_timeout(config.connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(crate::cause::Resolver)
+            .user_agent(config.user_agent.clone())
+            .default_headers(headers);
+        if !config.use_env_proxy {
+            builder = builder.no_proxy();
+        }
+        let client = builder
+            .build()
+            .map_err(|e| PrismError::Config(format!("HTTP client: {e}")))?;
+        let api = client.clone();
+        let transfer = client;
         tracing::debug!(base = %base, auth = ?config.auth, "Prism client ready");
         Ok(Self {
             inner: Arc::new(Inner {

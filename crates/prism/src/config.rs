@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use crate::error::PrismError;
 
+/// The header an API key travels in.
+pub const API_KEY_HEADER: &str = "X-ntnx-api-key";
+
 /// A string that must never be printed: passwords, API keys, secret header values.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
@@ -207,8 +210,16 @@ pub struct ClientConfig {
     pub tls: TlsOptions,
     /// TCP + TLS connect timeout.
     pub connect_timeout: Duration,
-    /// Time allowed for a JSON response to start arriving, and between body reads.
+    /// JSON calls: the stall deadline. The response head must be complete within this long of
+    /// sending (connecting included, so keep it above `connect_timeout`; a server trickling
+    /// header bytes does not extend it), and the body may go silent for at most this long
+    /// between reads.
     pub read_timeout: Duration,
+    /// JSON calls: the overall deadline of one call, every attempt, redirect and backoff wait
+    /// included; it also ends a body that trickles in too slowly to ever stall. Image transfers
+    /// are not bound by it (see `transfer_stall_timeout`; the build bounds them with
+    /// nutanix_transfer_timeout).
+    pub call_timeout: Duration,
     /// Image transfers fail (and are retried) when no byte moves for this long; after the last
     /// byte of an upload it also bounds the wait for Prism's answer. reqwest's read timeout
     /// cannot be used for uploads: its timer runs from the start of the request, through the
@@ -240,6 +251,7 @@ impl ClientConfig {
             tls: TlsOptions::default(),
             connect_timeout: Duration::from_secs(30),
             read_timeout: Duration::from_secs(120),
+            call_timeout: Duration::from_secs(300),
             transfer_stall_timeout: Duration::from_secs(300),
             use_env_proxy: true,
             retry: RetryPolicy::default(),
@@ -310,6 +322,7 @@ impl fmt::Debug for ClientConfig {
             .field("tls", &self.tls)
             .field("connect_timeout", &self.connect_timeout)
             .field("read_timeout", &self.read_timeout)
+            .field("call_timeout", &self.call_timeout)
             .field("transfer_stall_timeout", &self.transfer_stall_timeout)
             .field("use_env_proxy", &self.use_env_proxy)
             .field("retry", &self.retry)

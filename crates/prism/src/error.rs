@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::cause::Stage;
 use crate::models::{ErrorBody, TaskStatus};
 
 /// Why a Prism call failed. Match on variants; `Display` is for people.
@@ -15,31 +16,56 @@ pub enum PrismError {
     #[error("invalid Prism client configuration: {0}")]
     Config(String),
 
-    /// The request never got an HTTP answer (DNS, TCP, TLS, timeout), after any retries.
-    #[error("{op}: cannot reach Prism Central after {attempts} attempt(s): {source}")]
+    /// The request got no complete HTTP answer (DNS, connect, TLS, a reset, a deadline), after
+    /// any retries. `stage` says what stalled or failed, `cause` is the root of the error chain.
+    #[error("{op}: {call}: {stage} failed after {attempts} attempt(s): {cause}")]
     Transport {
         /// Operation.
         op: String,
+        /// Method and URL of the failed request.
+        call: String,
+        /// Where it failed.
+        stage: Stage,
         /// Attempts made.
         attempts: u32,
-        /// The last transport error.
-        #[source]
-        source: reqwest::Error,
+        /// The root cause.
+        cause: String,
     },
 
     /// A create whose request may have reached Prism failed without an answer. It was not
     /// retried, because a second POST could create a duplicate; the entity may or may not exist.
-    #[error("{op}: the connection failed after the request was sent, so whether it was created is unknown (not retried, to avoid a duplicate): {source}")]
+    #[error("{op}: {call}: {stage} failed after the request was sent, so whether it was created is unknown (not retried, to avoid a duplicate): {cause}")]
     CreateOutcomeUnknown {
         /// Operation.
         op: String,
-        /// The transport error.
-        #[source]
-        source: reqwest::Error,
+        /// Method and URL of the request.
+        call: String,
+        /// Where it failed.
+        stage: Stage,
+        /// The root cause.
+        cause: String,
+    },
+
+    /// Prism (or something in front of it) answered with a redirect this client does not follow:
+    /// to another origin, one that would change the method, or one too many.
+    #[error(
+        "{op}: {call}: answered HTTP {status} redirecting to '{location}', not followed: {reason}"
+    )]
+    Redirect {
+        /// Operation.
+        op: String,
+        /// Method and URL of the redirected request.
+        call: String,
+        /// The 3xx status.
+        status: u16,
+        /// The Location header as sent.
+        location: String,
+        /// Why it was not followed.
+        reason: String,
     },
 
     /// Prism answered with a non-success status. `message` quotes Prism's message_list.
-    #[error("{op}: Prism Central returned HTTP {status}{}", fmt_api_message(.message))]
+    #[error("{op}: Prism Central returned HTTP {status}{}{}", fmt_api_message(.message), fmt_hint(.hint))]
     Api {
         /// Operation.
         op: String,
@@ -49,6 +75,18 @@ pub enum PrismError {
         message: String,
         /// The parsed error body, when it was Prism's JSON.
         body: Option<Box<ErrorBody>>,
+        /// What to check, for answers whose cause is on our side (401, 403).
+        hint: Option<String>,
+    },
+
+    /// A list call answered 2xx without an `entities` array (e.g. `{}`): an answer this client
+    /// cannot tell from "nothing matches", so it is not taken as an empty list.
+    #[error("{op}: Prism answered without entities; body starts with: {snippet}")]
+    NoEntities {
+        /// Operation.
+        op: String,
+        /// The first bytes of the body.
+        snippet: String,
     },
 
     /// Prism answered 2xx with a body this client cannot read.
@@ -188,10 +226,14 @@ pub enum PrismError {
     },
 
     /// A transfer made no progress for the configured stall timeout.
-    #[error("{op}: no progress for {stalled:?} (transfer stall timeout)")]
+    #[error("{op}: {call}: {stage} made no progress for {stalled:?} (transfer stall timeout)")]
     Stalled {
         /// Operation.
         op: String,
+        /// Method and URL of the transfer.
+        call: String,
+        /// What stalled.
+        stage: Stage,
         /// The stall timeout.
         stalled: Duration,
     },
@@ -222,6 +264,10 @@ fn fmt_api_message(message: &str) -> String {
     } else {
         format!(": {message}")
     }
+}
+
+fn fmt_hint(hint: &Option<String>) -> String {
+    hint.as_ref().map(|h| format!("; {h}")).unwrap_or_default()
 }
 
 fn fmt_scope(scope: &Option<String>) -> String {

@@ -14,21 +14,27 @@
 //! What it does not do: the rest of the v4 API, sessions/cookies (basic auth or API key on
 //! every request, as the Go v3 client), VNC.
 //!
-//! Layout: `config` (settings, secrets) → `tls` → `client` (construction) → `transport`
-//! (one call + retries) → `lookup`/`tasks`/`ops`/`transfer` (operations). `backoff` and
+//! Layout: `config` (settings, secrets) → `tls` → `client` (construction) → `exchange` (one
+//! attempt: redirects, deadlines) → `transport` (one call + retries) →
+//! `lookup`/`tasks`/`ops`/`transfer` (operations). `backoff`, `redirect`, `cause` and
 //! `fiql`/`odata` are pure helpers; `models` is serde only.
 
 #![warn(missing_docs)]
 
 pub mod backoff;
+pub mod cause;
+mod certinfo;
 pub mod client;
 pub mod config;
 pub mod error;
+mod exchange;
 pub mod fiql;
 pub mod lookup;
 pub mod models;
 pub mod odata;
 pub mod ops;
+mod pinned;
+pub mod redirect;
 pub mod tasks;
 pub mod tls;
 pub mod transfer;
@@ -37,8 +43,9 @@ pub mod transport;
 pub use client::PrismClient;
 pub use config::{
     Auth, ClientConfig, CustomHeader, PollPolicy, RetryPolicy, Scheme, Secret, TlsOptions,
+    API_KEY_HEADER,
 };
-pub use error::PrismError;
+pub use error::{PrismError, Stage};
 pub use ops::hosts::GpuMatch;
 pub use ops::images::{ImageSource, NewImage};
 pub use ops::new_vm::{Firmware, NewDisk, NewGuest, NewNic, NewVm};

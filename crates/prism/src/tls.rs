@@ -1,8 +1,10 @@
 //! Builds the rustls configuration handed to reqwest.
 //!
 //! reqwest is compiled with `rustls-no-provider`, so we pick the crypto provider (ring, no C
-//! build) and the verifier ourselves: the OS trust store by default, a PEM bundle when given,
-//! or — only when the user asks — a verifier that accepts any certificate.
+//! build) and the verifier ourselves: the OS trust store by default, a PEM bundle when given
+//! (its certificates are trusted as CAs, and one that is byte for byte the server's own
+//! certificate is accepted as such: [`crate::pinned`]), or — only when the user asks — a
+//! verifier that accepts any certificate.
 
 use std::sync::Arc;
 
@@ -13,6 +15,7 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 
 use crate::config::TlsOptions;
 use crate::error::PrismError;
+use crate::pinned::PinnedOrWebPki;
 
 /// Installs ring as the process-wide rustls provider if none is installed yet, so any other
 /// rustls user in the process (reqwest internals, tests) finds one.
@@ -21,8 +24,9 @@ pub fn install_ring_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// The rustls client configuration for `options`.
-pub(crate) fn client_config(options: &TlsOptions) -> Result<rustls::ClientConfig, PrismError> {
+/// The rustls client configuration for `options` (also used by the VNC console crate, so every
+/// connection to Prism trusts the same roots).
+pub fn client_config(options: &TlsOptions) -> Result<rustls::ClientConfig, PrismError> {
     install_ring_provider();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
@@ -39,22 +43,26 @@ pub(crate) fn client_config(options: &TlsOptions) -> Result<rustls::ClientConfig
             .with_no_client_auth()
     } else if let Some(pem) = &options.ca_bundle_pem {
         let mut roots = rustls::RootCertStore::empty();
+        let mut pinned = Vec::new();
         let mut reader = std::io::BufReader::new(pem.as_slice());
-        let mut count = 0usize;
         for cert in rustls_pemfile::certs(&mut reader) {
             let cert =
                 cert.map_err(|e| PrismError::Config(format!("CA bundle: unreadable PEM: {e}")))?;
             roots
-                .add(cert)
+                .add(cert.clone())
                 .map_err(|e| PrismError::Config(format!("CA bundle: invalid certificate: {e}")))?;
-            count += 1;
+            pinned.push(cert);
         }
-        if count == 0 {
+        if pinned.is_empty() {
             return Err(PrismError::Config(
                 "CA bundle: no PEM certificate found".to_string(),
             ));
         }
-        builder.with_root_certificates(roots).with_no_client_auth()
+        let verifier = PinnedOrWebPki::new(pinned, roots, provider)?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth()
     } else {
         let verifier = rustls_platform_verifier::Verifier::new(provider)
             .map_err(|e| PrismError::Config(format!("OS trust store: {e}")))?;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use reqwest::StatusCode;
 use sha1::Digest as _;
 use tokio::io::AsyncWriteExt;
@@ -16,9 +16,11 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::retry_delay;
+use crate::cause::{classify, Cause, Stage};
 use crate::client::PrismClient;
 use crate::error::PrismError;
 use crate::models::ChecksumAlgorithm;
+use crate::redirect::{redirect_decision, resolve_location, RedirectDecision, MAX_REDIRECTS};
 use crate::transport::api_error;
 
 /// Size of one read from the source file; with hyper's backpressure this bounds the memory of
@@ -242,17 +244,26 @@ impl PrismClient {
             reqwest::Body::wrap_stream(stream),
         );
         let stall = self.inner.config.transfer_stall_timeout;
+        let url = self.url(&["images", image_uuid, "file"]);
         let response = tokio::select! {
             _ = options.cancel.cancelled() => {
                 return Err(AttemptError::Fatal(PrismError::Cancelled { op: op.to_string() }))
             }
             _ = watchdog(sent.clone(), stall) => {
-                return Err(AttemptError::Transient(PrismError::Stalled { op: op.to_string(), stalled: stall }))
+                // Every byte sent: Prism is not answering; otherwise the upload itself stopped.
+                let stage = if sent.load(Ordering::Relaxed) >= len { Stage::Headers } else { Stage::RequestBody };
+                return Err(AttemptError::Transient(stalled(op, "PUT", &url, stage, stall)))
             }
             response = request.send() => response,
         };
-        let response = response.map_err(|e| classify_send_error(op, e))?;
+        let response = response.map_err(|e| classify_send_error(op, "PUT", &url, e))?;
         let status = response.status();
+        if status.is_redirection() {
+            // The file was streamed into the first request; it cannot be sent again.
+            return Err(AttemptError::Fatal(refused_redirect(
+                op, "PUT", &url, &response, false,
+            )));
+        }
         let body = response.bytes().await.unwrap_or_default();
         if status.is_success() {
             let done = sent.load(Ordering::Relaxed);
@@ -399,16 +410,33 @@ impl PrismClient {
             })
         };
         let stall = self.inner.config.transfer_stall_timeout;
-        let request = self
-            .inner
-            .transfer
-            .get(self.url(segments))
-            .header(reqwest::header::ACCEPT, "application/octet-stream");
-        let transient = |e: reqwest::Error| classify_send_error(op, e);
-        let response = tokio::select! {
-            _ = options.cancel.cancelled() => return Err(AttemptError::Fatal(PrismError::Cancelled { op: op.to_string() })),
-            _ = tokio::time::sleep(stall) => return Err(AttemptError::Transient(PrismError::Stalled { op: op.to_string(), stalled: stall })),
-            r = request.send() => r.map_err(transient)?,
+        let mut url = self.url(segments);
+        let mut hops = 0u32;
+        let response = loop {
+            let request = self
+                .inner
+                .transfer
+                .get(url.clone())
+                .header(reqwest::header::ACCEPT, "application/octet-stream");
+            let response = tokio::select! {
+                _ = options.cancel.cancelled() => return Err(AttemptError::Fatal(PrismError::Cancelled { op: op.to_string() })),
+                _ = tokio::time::sleep(stall) => return Err(AttemptError::Transient(stalled(op, "GET", &url, Stage::Headers, stall))),
+                r = request.send() => r.map_err(|e| classify_send_error(op, "GET", &url, e))?,
+            };
+            if !response.status().is_redirection() {
+                break response;
+            }
+            match same_origin_target(&url, &response) {
+                Some(next) if hops < MAX_REDIRECTS => {
+                    hops += 1;
+                    url = next;
+                }
+                _ => {
+                    return Err(AttemptError::Fatal(refused_redirect(
+                        op, "GET", &url, &response, true,
+                    )))
+                }
+            }
         };
         let status = response.status();
         if !status.is_success() {
@@ -433,11 +461,11 @@ impl PrismClient {
         loop {
             let next = tokio::select! {
                 _ = options.cancel.cancelled() => return Err(AttemptError::Fatal(PrismError::Cancelled { op: op.to_string() })),
-                _ = tokio::time::sleep(stall) => return Err(AttemptError::Transient(PrismError::Stalled { op: op.to_string(), stalled: stall })),
+                _ = tokio::time::sleep(stall) => return Err(AttemptError::Transient(stalled(op, "GET", &url, Stage::Body, stall))),
                 next = stream.next() => next,
             };
             let Some(chunk) = next else { break };
-            let chunk = chunk.map_err(transient)?;
+            let chunk = chunk.map_err(|e| body_error(op, &url, e))?;
             sha256.update(&chunk);
             if want_sha1 {
                 sha1.update(&chunk);
@@ -468,28 +496,97 @@ impl PrismClient {
 /// Records how many attempts a transfer made in its final transport error.
 fn with_attempts(e: PrismError, attempts: u32) -> PrismError {
     match e {
-        PrismError::Transport { op, source, .. } => PrismError::Transport {
+        PrismError::Transport {
             op,
+            call,
+            stage,
+            cause,
+            ..
+        } => PrismError::Transport {
+            op,
+            call,
+            stage,
             attempts,
-            source,
+            cause,
         },
         other => other,
     }
 }
 
-/// A transport error is worth another attempt unless the request itself is malformed (an
-/// invalid checksum header value, say), which no retry can fix.
-fn classify_send_error(op: &str, e: reqwest::Error) -> AttemptError {
-    let builder = e.is_builder();
+/// A transport error is worth another attempt unless it cannot heal: a malformed request (an
+/// invalid checksum header value, say), an untrusted certificate, a name that does not exist.
+fn classify_send_error(op: &str, method: &str, url: &url::Url, e: reqwest::Error) -> AttemptError {
+    transport_error(op, method, url, classify(&e, Stage::Headers))
+}
+
+fn body_error(op: &str, url: &url::Url, e: reqwest::Error) -> AttemptError {
+    transport_error(op, "GET", url, classify(&e, Stage::Body))
+}
+
+fn transport_error(op: &str, method: &str, url: &url::Url, cause: Cause) -> AttemptError {
     let error = PrismError::Transport {
         op: op.to_string(),
+        call: format!("{method} {url}"),
+        stage: cause.stage,
         attempts: 1,
-        source: e,
+        cause: cause.text,
     };
-    if builder {
+    if cause.permanent {
         AttemptError::Fatal(error)
     } else {
         AttemptError::Transient(error)
+    }
+}
+
+fn stalled(op: &str, method: &str, url: &url::Url, stage: Stage, stall: Duration) -> PrismError {
+    PrismError::Stalled {
+        op: op.to_string(),
+        call: format!("{method} {url}"),
+        stage,
+        stalled: stall,
+    }
+}
+
+/// Where a same-origin redirect of a download leads, if it may be followed.
+fn same_origin_target(from: &url::Url, response: &reqwest::Response) -> Option<url::Url> {
+    let location = response.headers().get(LOCATION)?.to_str().ok()?;
+    let to = resolve_location(from, location).ok()?;
+    match redirect_decision(from, &to, "GET", response.status().as_u16(), true) {
+        RedirectDecision::Follow(next) => Some(next),
+        RedirectDecision::Refuse(_) => None,
+    }
+}
+
+/// The error for a redirect a transfer does not follow.
+fn refused_redirect(
+    op: &str,
+    method: &str,
+    url: &url::Url,
+    response: &reqwest::Response,
+    replayable: bool,
+) -> PrismError {
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let reason = match resolve_location(url, &location) {
+        Err(e) => format!("the Location is not a URL ({e})"),
+        Ok(to) => match redirect_decision(url, &to, method, status, replayable) {
+            RedirectDecision::Refuse(why) => why.to_string(),
+            RedirectDecision::Follow(_) => {
+                format!("gave up after {MAX_REDIRECTS} redirects (a redirect loop?)")
+            }
+        },
+    };
+    PrismError::Redirect {
+        op: op.to_string(),
+        call: format!("{method} {url}"),
+        status,
+        location,
+        reason,
     }
 }
 

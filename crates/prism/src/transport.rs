@@ -1,28 +1,39 @@
 //! Sending one JSON call with the retry rules.
 //!
-//! Retry rules (the only place they live):
+//! Retry rules (the only place they live; docs/design/transport.md explains them):
 //! * [`Retry::Idempotent`] (GET, DELETE, list POSTs, PUT carrying a spec_version): retried on
-//!   transport errors, HTTP 5xx and 429, up to `RetryPolicy::max_attempts`, with jittered
-//!   exponential backoff; a `Retry-After` on 429/503 is honoured up to `max_retry_after`.
+//!   transport failures that may heal (refused or reset connections, stalls), HTTP 5xx and 429,
+//!   up to `RetryPolicy::max_attempts`, with jittered exponential backoff; a `Retry-After` on
+//!   429/503 is honoured up to `max_retry_after`.
 //! * [`Retry::CreateOnce`] (POST that creates): retried only when the request provably did not
-//!   reach Prism — a connect error (DNS, TCP, TLS handshake) or HTTP 429 (Prism refused it
+//!   reach Prism — a DNS, connect or TLS handshake failure — or HTTP 429 (Prism refused it
 //!   unprocessed). Any other failure after sending is reported, never retried: as
 //!   [`PrismError::CreateOutcomeUnknown`] when no answer came back, so the caller can look
 //!   the entity up by name before deciding what to do, or as [`PrismError::Api`] for a 5xx.
+//! * Never retried: failures that cannot heal (an untrusted certificate, a host name that does
+//!   not exist, 4xx answers such as 401/403), refused redirects, and anything once the call's
+//!   overall deadline (`call_timeout`) is spent.
+//!
+//! Each attempt is one [`crate::exchange::Exchange`]: same-origin redirects followed, deadlines
+//! on the head, the body and the whole call.
 //!
 //! The v4 template calls go through the same loop (`send_with_headers`), so
 //! these rules apply to them unchanged; their extra headers are identical on every attempt.
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use tokio::time::Instant;
+
 use crate::backoff::{parse_retry_after, retry_delay};
 use crate::client::PrismClient;
+use crate::config::Auth;
 use crate::error::PrismError;
-use crate::models::{ErrorBody, ListRequest, ListResponse};
+use crate::exchange::{Answer, Exchange, Failed};
+use crate::models::{ErrorBody, ListMetadata, ListRequest, ListResponse};
 
 /// Whether a call may be repeated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,76 +71,111 @@ impl PrismClient {
         retry: Retry,
         extra_headers: &HeaderMap,
     ) -> Result<(HeaderMap, Bytes), PrismError> {
-        let policy = &self.inner.config.retry;
-        let max_attempts = policy.max_attempts.max(1);
+        let config = &self.inner.config;
+        let max_attempts = config.retry.max_attempts.max(1);
+        let deadline = Instant::now() + config.call_timeout;
+        let exchange = Exchange {
+            client: &self.inner.api,
+            method: &method,
+            url: &url,
+            body: body.as_deref(),
+            headers: extra_headers,
+            head_timeout: config.read_timeout,
+            stall_timeout: config.read_timeout,
+            deadline,
+            call_timeout: config.call_timeout,
+        };
+        let call = |url: &url::Url| format!("{method} {url}");
+        // A retry whose backoff wait alone would pass the deadline could only be cut short:
+        // the last failure is reported instead.
+        let fits = |delay: std::time::Duration| Instant::now() + delay < deadline;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let mut request = self
-                .inner
-                .api
-                .request(method.clone(), url.clone())
-                .headers(extra_headers.clone());
-            if let Some(body) = &body {
-                request = request
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(body.clone());
-            }
             tracing::debug!(op, %method, url = %url, attempt, "Prism request");
-            let outcome = async {
-                let response = request.send().await?;
-                let status = response.status();
-                let headers = response.headers().clone();
-                let bytes = response.bytes().await?;
-                Ok::<_, reqwest::Error>((status, headers, bytes))
-            }
-            .await;
-
-            match outcome {
-                Ok((status, headers, bytes)) if status.is_success() => return Ok((headers, bytes)),
-                Ok((status, headers, bytes)) => {
+            let (delay, why) = match exchange.run().await {
+                Ok(answer) if answer.status.is_success() => {
+                    return Ok((answer.headers, answer.body))
+                }
+                Ok(Answer {
+                    status,
+                    headers,
+                    body,
+                }) => {
                     let retryable = status == StatusCode::TOO_MANY_REQUESTS
                         || (retry == Retry::Idempotent && status.is_server_error());
-                    if retryable && attempt < max_attempts {
-                        let delay = self.retry_wait(attempt, status, &headers);
-                        tracing::warn!(
-                            op,
-                            status = status.as_u16(),
-                            attempt,
-                            ?delay,
-                            "Prism call failed, retrying"
-                        );
-                        tokio::time::sleep(delay).await;
-                        continue;
+                    let delay = self.retry_wait(attempt, status, &headers);
+                    if !retryable || attempt >= max_attempts || !fits(delay) {
+                        return Err(self.api_error_with_hint(op, status, &body));
                     }
-                    return Err(api_error(op, status, &bytes));
+                    (delay, format!("HTTP {}", status.as_u16()))
                 }
-                Err(error) => {
-                    let retryable = !error.is_builder()
-                        && match retry {
-                            Retry::Idempotent => true,
-                            Retry::CreateOnce => error.is_connect(),
-                        };
-                    if retryable && attempt < max_attempts {
-                        let delay = retry_delay(policy, attempt, rand::random::<f64>());
-                        tracing::warn!(op, attempt, ?delay, error = %error, "Prism unreachable, retrying");
-                        tokio::time::sleep(delay).await;
-                        continue;
-                    }
-                    if retry == Retry::CreateOnce && !error.is_connect() && !error.is_builder() {
-                        return Err(PrismError::CreateOutcomeUnknown {
+                Err(Failed::Redirect {
+                    url,
+                    status,
+                    location,
+                    reason,
+                }) => {
+                    return Err(PrismError::Redirect {
+                        op: op.to_string(),
+                        call: call(&url),
+                        status,
+                        location,
+                        reason,
+                    })
+                }
+                Err(Failed::Transport { url, cause }) => {
+                    let retryable = !cause.permanent
+                        && (retry == Retry::Idempotent || cause.stage.before_request());
+                    let delay = retry_delay(&config.retry, attempt, rand::random::<f64>());
+                    if !retryable || attempt >= max_attempts || !fits(delay) {
+                        if retry == Retry::CreateOnce && !cause.stage.before_request() {
+                            return Err(PrismError::CreateOutcomeUnknown {
+                                op: op.to_string(),
+                                call: call(&url),
+                                stage: cause.stage,
+                                cause: cause.text,
+                            });
+                        }
+                        return Err(PrismError::Transport {
                             op: op.to_string(),
-                            source: error,
+                            call: call(&url),
+                            stage: cause.stage,
+                            attempts: attempt,
+                            cause: cause.text,
                         });
                     }
-                    return Err(PrismError::Transport {
-                        op: op.to_string(),
-                        attempts: attempt,
-                        source: error,
-                    });
+                    (delay, format!("{}: {}", cause.stage, cause.text))
                 }
-            }
+            };
+            tracing::warn!(op, attempt, ?delay, error = %why, "Prism call failed, retrying");
+            tokio::time::sleep(delay).await;
         }
+    }
+
+    /// [`api_error`] plus what to check when the cause is on our side: the credential options
+    /// for a 401, permissions (and custom headers, which a proxy may check) for a 403.
+    fn api_error_with_hint(&self, op: &str, status: StatusCode, bytes: &[u8]) -> PrismError {
+        let mut error = api_error(op, status, bytes);
+        let config = &self.inner.config;
+        let hint = match status {
+            StatusCode::UNAUTHORIZED => Some(match config.auth {
+                Auth::Basic { .. } => {
+                    "Prism Central refused the user name and password: check nutanix_username and nutanix_password".to_string()
+                }
+                Auth::ApiKey(_) => "Prism Central refused the API key: check nutanix_api_key (or nutanix_password when nutanix_username is X-ntnx-api-key)".to_string(),
+            }),
+            StatusCode::FORBIDDEN => Some(if config.custom_headers.is_empty() {
+                "the credentials were accepted but are not allowed this call: check the account's role in Prism Central".to_string()
+            } else {
+                "refused: check the account's role in Prism Central, and the nutanix_custom_headers values if a proxy checks them".to_string()
+            }),
+            _ => None,
+        };
+        if let PrismError::Api { hint: slot, .. } = &mut error {
+            *slot = hint;
+        }
+        error
     }
 
     fn retry_wait(
@@ -189,6 +235,53 @@ impl PrismClient {
             .await
     }
 
+    /// One page of a v3 list. An answer without `entities` is an error unless its metadata says
+    /// nothing matches: `{}` (a proxy's or a broken gateway's answer) must not read as "no
+    /// such entity".
+    pub(crate) async fn list_page<T: DeserializeOwned>(
+        &self,
+        op: &str,
+        segments: &[&str],
+        request: &ListRequest,
+    ) -> Result<ListResponse<T>, PrismError> {
+        let body = serde_json::to_vec(request).map_err(|e| PrismError::Decode {
+            op: op.to_string(),
+            source: e,
+            snippet: "<request body could not be encoded>".to_string(),
+        })?;
+        let bytes = self
+            .send(
+                op,
+                Method::POST,
+                self.url(segments),
+                Some(body),
+                Retry::Idempotent,
+            )
+            .await?;
+        let page: ListPage<T> = decode(op, &bytes)?;
+        let entities = match page.entities {
+            Some(entities) => entities,
+            None if page
+                .metadata
+                .as_ref()
+                .is_some_and(|m| m.total_matches == Some(0)) =>
+            {
+                Vec::new()
+            }
+            None => {
+                return Err(PrismError::NoEntities {
+                    op: op.to_string(),
+                    snippet: snippet(&bytes),
+                })
+            }
+        };
+        Ok(ListResponse {
+            api_version: page.api_version,
+            metadata: page.metadata.unwrap_or_default(),
+            entities,
+        })
+    }
+
     /// Every entity of a v3 list, page by page (`length` = the configured page size).
     pub(crate) async fn list_all<T: DeserializeOwned>(
         &self,
@@ -209,15 +302,7 @@ impl PrismClient {
                 offset: Some(offset),
                 ..ListRequest::default()
             };
-            let response: ListResponse<T> = self
-                .call(
-                    op,
-                    Method::POST,
-                    segments,
-                    Some(&request),
-                    Retry::Idempotent,
-                )
-                .await?;
+            let response: ListResponse<T> = self.list_page(op, segments, &request).await?;
             let got = u32::try_from(response.entities.len()).unwrap_or(u32::MAX);
             out.extend(response.entities);
             offset = offset.saturating_add(got);
@@ -232,6 +317,21 @@ impl PrismClient {
         tracing::warn!(op, "list pagination stopped after 100000 pages");
         Ok(out)
     }
+}
+
+/// A list answer as sent, so a missing `entities` can be told from an empty one.
+#[derive(serde::Deserialize)]
+struct ListPage<T> {
+    #[serde(default)]
+    api_version: Option<String>,
+    #[serde(default)]
+    metadata: Option<ListMetadata>,
+    #[serde(default = "none")]
+    entities: Option<Vec<T>>,
+}
+
+fn none<T>() -> Option<T> {
+    None
 }
 
 /// Decodes a JSON body, quoting its start on failure.
@@ -258,6 +358,7 @@ pub(crate) fn api_error(op: &str, status: StatusCode, bytes: &[u8]) -> PrismErro
         status: status.as_u16(),
         message,
         body: body.map(Box::new),
+        hint: None,
     }
 }
 

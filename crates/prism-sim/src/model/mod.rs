@@ -5,6 +5,7 @@
 //! layer holds one `Store` behind a mutex and calls it with the request's parsed JSON.
 
 pub(crate) mod catalog;
+pub(crate) mod console;
 pub(crate) mod groups;
 pub(crate) mod image;
 pub(crate) mod json;
@@ -23,6 +24,7 @@ use serde_json::{json, Map, Value};
 use crate::inventory::Inventory;
 use crate::prism_error::ApiError;
 use crate::routes::{Kind, Route};
+pub use console::ConsoleVm;
 pub use groups::GROUPS_KIND;
 pub use image::{DownloadInfo, UploadDone};
 use json::{reference, Reader};
@@ -176,6 +178,8 @@ pub struct Store {
     /// v4 `NTNX-Request-Id`s already answered, oldest first, with what was answered.
     pub(crate) request_ids: std::collections::VecDeque<template::Answered>,
     pub(crate) removed_files: Vec<PathBuf>,
+    /// Console tokens handed out by console-token tasks.
+    pub(crate) console_tokens: Vec<console::ConsoleToken>,
     mac_counter: u32,
 }
 
@@ -204,6 +208,7 @@ impl Store {
             templates: Vec::new(),
             request_ids: std::collections::VecDeque::new(),
             removed_files: Vec::new(),
+            console_tokens: Vec::new(),
             mac_counter: 0,
         }
     }
@@ -266,6 +271,7 @@ impl Store {
             }
             Op::ExportVm | Op::DeleteOva => self.finish_ova_task(&task, at),
             Op::CreateTemplate | Op::DeleteTemplate => self.finish_template_task(&task, at),
+            Op::GenerateConsoleToken => None,
         };
         // Some outcomes are only known at the end (the source VM went away meanwhile).
         if let Some(f) = late_failure {
@@ -381,10 +387,17 @@ impl Store {
             Route::TemplateCreate
             | Route::TemplateList
             | Route::TemplateGet(_)
-            | Route::TemplateDelete(_) => Err(ApiError::new(
+            | Route::TemplateDelete(_)
+            | Route::ConsoleToken(_)
+            | Route::V4Task(_) => Err(ApiError::new(
                 500,
                 "INTERNAL_ERROR",
                 "v4 calls are answered by Store::handle_v4",
+            )),
+            Route::UsersMe => Err(ApiError::new(
+                500,
+                "INTERNAL_ERROR",
+                "users/me is answered by the HTTP layer (it sets a session cookie)",
             )),
         }
     }

@@ -82,6 +82,8 @@ pub(crate) enum Op {
     /// v4 template creation, polled through v3 `/tasks`.
     CreateTemplate,
     DeleteTemplate,
+    /// v4 `$actions/generate-console-token`: acts on the VM, produces a console token.
+    GenerateConsoleToken,
 }
 
 impl Op {
@@ -100,6 +102,23 @@ impl Op {
             Op::DeleteOva => "OvaDelete",
             Op::CreateTemplate => "TemplateCreate",
             Op::DeleteTemplate => "TemplateDelete",
+            // The name Prism Central uses (its "not supported" error quotes it; issue #356).
+            Op::GenerateConsoleToken => "GenerateVmConsoleToken",
+        }
+    }
+
+    /// v4 `operation`: the same names. GUESS for the intentful v3 operations.
+    pub fn v4_operation(self) -> &'static str {
+        self.operation_type()
+    }
+
+    /// v4 `entitiesAffected[].rel`. GUESS except for VMs (`vmm:ahv:config:vm`).
+    pub fn v4_rel(self) -> &'static str {
+        match self.kind() {
+            "vm" => "vmm:ahv:config:vm",
+            "image" => "vmm:content:image",
+            "ova" => "vmm:content:ova",
+            _ => "vmm:content:template",
         }
     }
 
@@ -107,7 +126,11 @@ impl Op {
     /// VM, not the OVA it makes (GUESS, per the contract).
     pub fn kind(self) -> &'static str {
         match self {
-            Op::CreateVm | Op::UpdateVm | Op::DeleteVm | Op::ExportVm => "vm",
+            Op::CreateVm
+            | Op::UpdateVm
+            | Op::DeleteVm
+            | Op::ExportVm
+            | Op::GenerateConsoleToken => "vm",
             Op::CreateImage | Op::UpdateImage | Op::DeleteImage => "image",
             Op::DeleteOva => "ova",
             Op::CreateTemplate | Op::DeleteTemplate => super::TEMPLATE_KIND,
@@ -160,6 +183,7 @@ impl Op {
                 "Creating the template version",
             ],
             Op::DeleteTemplate => &["Deleting template versions", "Removing the template"],
+            Op::GenerateConsoleToken => &["Generating the console token"],
         }
     }
 }
@@ -193,6 +217,8 @@ pub(crate) enum Effect {
     TemplateReady { ext_id: String },
     /// Removes the template with this extId.
     TemplateDelete { ext_id: String },
+    /// Nothing changes (a console token only becomes usable).
+    None,
 }
 
 /// One task.

@@ -107,7 +107,7 @@ impl Template {
     }
 }
 
-fn metadata(paginated: bool) -> Value {
+pub(super) fn metadata(paginated: bool) -> Value {
     json!({
         "$objectType": "common.v1.response.ApiResponseMetadata",
         "flags": [
@@ -118,7 +118,7 @@ fn metadata(paginated: bool) -> Value {
 }
 
 /// The 202 body naming the task of a create or delete.
-fn task_reference(response: &'static str, task: &str) -> Value {
+pub(super) fn task_reference(response: &'static str, task: &str) -> Value {
     json!({
         "$objectType": response,
         "data": {
@@ -307,6 +307,8 @@ impl Store {
             Route::TemplateList => self.list_templates(req, response),
             Route::TemplateGet(id) => self.get_template(id, response),
             Route::TemplateDelete(id) => self.delete_template(now, id, req, fault, response),
+            Route::ConsoleToken(vm) => self.generate_console_token(now, vm, req, fault),
+            Route::V4Task(id) => self.get_task_v4(now, id),
             _ => Err(ApiError::new(
                 500,
                 "INTERNAL_ERROR",
@@ -318,7 +320,7 @@ impl Store {
 
     /// The `NTNX-Request-Id` of a mutation: required, a UUID; Some(reply) when it was answered
     /// before for the same call.
-    fn request_id(
+    pub(super) fn request_id(
         &self,
         req: &V4Request,
         call: &str,
@@ -356,7 +358,7 @@ impl Store {
         }
     }
 
-    fn remember(&mut self, request_id: String, call: String, reply: &V4Reply) {
+    pub(super) fn remember(&mut self, request_id: String, call: String, reply: &V4Reply) {
         if self.request_ids.len() >= MAX_REQUEST_IDS {
             self.request_ids.pop_front();
         }

@@ -1,12 +1,9 @@
 //! Categories: checked before use, so a typo fails with a clear message instead of a VM
 //! create error.
 
-use reqwest::Method;
-
 use crate::client::PrismClient;
 use crate::error::PrismError;
 use crate::models::{CategoryKey, CategoryValue, ListRequest, ListResponse};
-use crate::transport::Retry;
 
 impl PrismClient {
     /// `GET /categories/{key}`; `None` if the key does not exist.
@@ -53,13 +50,7 @@ impl PrismClient {
                 ..request.clone()
             };
             let response: ListResponse<CategoryValue> = self
-                .call(
-                    &op,
-                    Method::POST,
-                    &["categories", key, "list"],
-                    Some(&page),
-                    Retry::Idempotent,
-                )
+                .list_page(&op, &["categories", key, "list"], &page)
                 .await?;
             let got = u32::try_from(response.entities.len()).unwrap_or(u32::MAX);
             out.extend(response.entities);

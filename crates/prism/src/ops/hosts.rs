@@ -1,11 +1,8 @@
 //! Hosts and their GPUs.
 
-use reqwest::Method;
-
 use crate::client::PrismClient;
 use crate::error::PrismError;
 use crate::models::{GpuVendor, Host, HostGpu, ListRequest, ListResponse, VmGpu};
-use crate::transport::Retry;
 
 /// A GPU found in the inventory, with the host that has it.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,15 +50,7 @@ impl PrismClient {
             kind: "host".to_string(),
             ..ListRequest::default()
         };
-        let response: ListResponse<Host> = self
-            .call(
-                op,
-                Method::POST,
-                &["hosts", "list"],
-                Some(&first),
-                Retry::Idempotent,
-            )
-            .await?;
+        let response: ListResponse<Host> = self.list_page(op, &["hosts", "list"], &first).await?;
         let total = response.metadata.total_matches.unwrap_or(0);
         let mut hosts = response.entities;
         while (hosts.len() as u64) < total {
@@ -71,15 +60,7 @@ impl PrismClient {
                 offset: Some(u32::try_from(hosts.len()).unwrap_or(u32::MAX)),
                 ..ListRequest::default()
             };
-            let more: ListResponse<Host> = self
-                .call(
-                    op,
-                    Method::POST,
-                    &["hosts", "list"],
-                    Some(&page),
-                    Retry::Idempotent,
-                )
-                .await?;
+            let more: ListResponse<Host> = self.list_page(op, &["hosts", "list"], &page).await?;
             if more.entities.is_empty() {
                 break;
             }
