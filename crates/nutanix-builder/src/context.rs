@@ -64,6 +64,8 @@ pub(crate) enum Step {
     HttpServer,
     /// Create the VM, powered on.
     CreateVm,
+    /// Type `boot_command` at the VM's console.
+    BootCommand,
     /// Wait for a usable, settled IP address.
     WaitIp,
     /// Connect the communicator.
@@ -98,6 +100,7 @@ impl Step {
             Step::CdIso => "create CD",
             Step::HttpServer => "start HTTP server",
             Step::CreateVm => "create VM",
+            Step::BootCommand => "type boot command",
             Step::WaitIp => "wait for IP",
             Step::Connect => "connect",
             Step::Provision => "provision",

@@ -63,6 +63,10 @@ pub(crate) enum BuildError {
         message: String,
     },
 
+    /// The VM's console could not be reached or typing at it failed.
+    #[error("typing the boot command: {0}")]
+    Console(String),
+
     /// A provisioner failed (Packer's message, verbatim).
     #[error("{0}")]
     Provision(String),

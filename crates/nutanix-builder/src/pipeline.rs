@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! check template → resolve references → source images → [CD] → [HTTP server] → create VM
-//!   → [wait for IP] → connect → provision → [clear temporary key] → shut down
+//!   → [type boot command] → [wait for IP] → connect → provision → [clear temporary key] → shut down
 //!   → [remove CD-ROMs] → [images → [export]] → [VM template] → [OVA → [OVA export]]
 //! ```
 
@@ -17,8 +17,8 @@ use crate::generated_data::{hook_data, Facts};
 use crate::plan::{BuildPlan, CommPlan, Unbuildable};
 use crate::ssh_key::{self, BuildKeys};
 use crate::steps::{
-    cd_image, clean_vm, clear_keys, connect, create_vm, export, http_server, images, ova,
-    provision, resolve, shutdown, source_images, template, wait_ip,
+    boot_command, cd_image, clean_vm, clear_keys, connect, create_vm, export, http_server, images,
+    ova, provision, resolve, shutdown, source_images, template, wait_ip,
 };
 
 /// What the build holds or has learnt while it runs, for the end of the build: it closes the
@@ -61,7 +61,7 @@ async fn prepare(ctx: &Ctx, plan: &BuildPlan) -> Result<Option<BuildKeys>, Build
     }
     match &plan.comm {
         CommPlan::Ssh(ssh) => ssh_key::prepare(&ssh.key, &ctx.out).await,
-        CommPlan::None | CommPlan::WinRm => Ok(None),
+        CommPlan::None | CommPlan::WinRm(_) => Ok(None),
     }
 }
 
@@ -107,6 +107,14 @@ pub(crate) async fn build(ctx: &Ctx, plan: &BuildPlan, live: &mut Live) -> Resul
         .step(Step::CreateVm, create_vm::run(ctx, plan, parts))
         .await?;
     live.facts.vm = Some(vm.vm.clone());
+    if let Some(boot) = &plan.boot {
+        let http = live.facts.http.clone();
+        ctx.step(
+            Step::BootCommand,
+            boot_command::run(ctx, boot, &vm.vm, &cluster, http.as_ref()),
+        )
+        .await?;
+    }
     let ip = match &plan.ip_wait {
         Some(wait) => Some(
             ctx.step(Step::WaitIp, wait_ip::run(ctx, wait, &vm.vm))

@@ -15,8 +15,17 @@ pub(crate) enum CommPlan {
     None,
     /// SSH.
     Ssh(Box<SshPlan>),
-    /// WinRM (its options live in the configuration until the communicator lands).
-    WinRm,
+    /// WinRM.
+    WinRm(Box<WinRmPlan>),
+}
+
+/// WinRM, as the template configures it.
+#[derive(Debug, Clone)]
+pub(crate) struct WinRmPlan {
+    /// The communicator's settings; `host` is filled in once the VM's address is known.
+    pub(crate) settings: winrm_communicator::WinRmConfig,
+    /// `winrm_host`: connect there instead of the VM's address.
+    pub(crate) host: Option<String>,
 }
 
 /// Where the build's SSH key comes from.
@@ -53,7 +62,33 @@ pub(crate) struct SshPlan {
 pub(crate) fn plan(c: &Config, home: Option<&Path>, p: &mut Problems) -> Option<CommPlan> {
     match c.comm.communicator {
         Communicator::None => Some(CommPlan::None),
-        Communicator::Winrm => Some(CommPlan::WinRm),
+        Communicator::Winrm => {
+            let w = &c.comm.winrm;
+            let settings = winrm_communicator::WinRmConfig {
+                host: String::new(),
+                port: w.winrm_port,
+                username: w.winrm_username.clone().unwrap_or_default(),
+                password: w
+                    .winrm_password
+                    .as_ref()
+                    .map(|p| p.expose().to_string())
+                    .unwrap_or_default(),
+                timeout: w.winrm_timeout,
+                use_ssl: w.winrm_use_ssl,
+                insecure: w.winrm_insecure,
+                use_ntlm: w.winrm_use_ntlm,
+                no_proxy: w.winrm_no_proxy,
+                ..winrm_communicator::WinRmConfig::default()
+            };
+            let host = w.winrm_host.clone();
+            // The host comes at connect time; everything else can be checked now.
+            let mut check = settings.clone();
+            check.host = host.clone().unwrap_or_else(|| "vm".to_string());
+            if let Err(e) = check.validate() {
+                p.push(e.to_string());
+            }
+            Some(CommPlan::WinRm(Box::new(WinRmPlan { settings, host })))
+        }
         Communicator::Ssh => {
             let plan = ssh(c, home);
             // The host comes at connect time; everything else can be checked now.

@@ -34,6 +34,8 @@ pub struct BuildPlan {
     pub(crate) ip_wait: Option<IpWait>,
     /// The cd_files / cd_content CD.
     pub(crate) cd: Option<CdPlan>,
+    /// Typing `boot_command` at the VM's console.
+    pub(crate) boot: Option<BootPlan>,
     /// The HTTP server for http_directory / http_content.
     pub(crate) http: Option<cdrom::HttpServe>,
     /// How the VM is stopped.
@@ -68,6 +70,18 @@ pub(crate) struct CdPlan {
     pub(crate) content: std::collections::BTreeMap<String, String>,
     /// `cd_label`.
     pub(crate) label: Option<String>,
+}
+
+/// `boot_command` and its timing.
+#[derive(Debug, Clone)]
+pub(crate) struct BootPlan {
+    /// The command, rendered once the HTTP server's address is known.
+    pub(crate) command: nutanix_config::BootCommand,
+    /// `boot_wait`.
+    pub(crate) wait: Duration,
+    /// The pause after each key event (`boot_key_interval`, else `PACKER_KEY_INTERVAL`, else
+    /// 100 ms, as Packer's VNC driver picks it).
+    pub(crate) interval: Duration,
 }
 
 /// How the VM is stopped after provisioning.
@@ -137,7 +151,7 @@ impl BuildPlan {
         let timeout = c.shutdown.shutdown_timeout;
         let shutdown = match (&c.shutdown.shutdown_command, &comm) {
             _ if c.disable_stop_instance => ShutdownPlan::WaitForGuest(timeout),
-            (Some(cmd), CommPlan::Ssh(_) | CommPlan::WinRm) => {
+            (Some(cmd), CommPlan::Ssh(_) | CommPlan::WinRm(_)) => {
                 ShutdownPlan::Command(cmd.clone(), timeout)
             }
             _ => ShutdownPlan::Acpi(timeout),
@@ -161,7 +175,18 @@ impl BuildPlan {
         if !p.0.is_empty() {
             return Err(Unbuildable(p.0));
         }
+        let b = &c.boot;
+        let boot = b.types_at_console().then(|| BootPlan {
+            command: b.boot_command.clone(),
+            wait: b.boot_wait.0,
+            interval: b.key_interval(
+                std::env::var(boot_command::vnc::KEY_INTERVAL_ENV)
+                    .ok()
+                    .as_deref(),
+            ),
+        });
         Ok(BuildPlan {
+            boot,
             http,
             remove_cdroms: c.vm.vm_clean.cdrom,
             debug: c.packer.packer_debug,

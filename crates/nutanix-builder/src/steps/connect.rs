@@ -48,13 +48,47 @@ pub(crate) async fn run(
             ssh: None,
             host: ip,
         }),
-        CommPlan::WinRm => Err(BuildError::Unsupported(
-            "communicator = \"winrm\" is not supported by this version of packer-plugin-nutanix yet".into(),
-        )),
+        CommPlan::WinRm(winrm) => {
+            let host = winrm.host.clone().or(ip).ok_or_else(|| BuildError::Connect {
+                kind: "winrm",
+                message: "the VM has no IP address to connect to; add a vm_nics block or set winrm_host".into(),
+            })?;
+            let mut settings = winrm.settings.clone();
+            settings.host = host.clone();
+            ctx.out
+                .say(format!(
+                    "Waiting for WinRM to become available on {host}:{} (up to {})...",
+                    settings.effective_port(),
+                    humantime::format_duration(settings.timeout)
+                ))
+                .await;
+            let secrets = secrets(plan, keys);
+            let connected = ctx
+                .cancellable(async {
+                    winrm_communicator::WinRmCommunicator::connect(settings, ctx.cancel.clone())
+                        .await
+                        .map_err(|e| match e {
+                            winrm_communicator::WinRmError::Cancelled => BuildError::Cancelled,
+                            e => BuildError::Connect {
+                                kind: "winrm",
+                                message: nutanix_config::redact(&e.to_string(), &secrets),
+                            },
+                        })
+                })
+                .await?;
+            ctx.out.message("Connected to WinRM!").await;
+            Ok(Connected {
+                comm: std::sync::Arc::new(connected),
+                ssh: None,
+                host: Some(host),
+            })
+        }
         CommPlan::Ssh(ssh) => {
             let host = ssh.host.clone().or(ip).ok_or_else(|| BuildError::Connect {
                 kind: "ssh",
-                message: "the VM has no IP address to connect to; add a vm_nics block or set ssh_host".into(),
+                message:
+                    "the VM has no IP address to connect to; add a vm_nics block or set ssh_host"
+                        .into(),
             })?;
             let settings = ssh_settings(ssh, &host, keys);
             ctx.out

@@ -3,6 +3,7 @@
 //! Steps have no cleanup code of their own: whatever they create is in the ledger before it is
 //! requested, and the ledger's rules do all of it, once, at the end.
 
+pub(crate) mod boot_command;
 pub(crate) mod cd_image;
 pub(crate) mod clean_vm;
 pub(crate) mod clear_keys;

@@ -359,11 +359,7 @@ async fn an_empty_object_for_a_list_is_not_not_found() {
 #[tokio::test]
 async fn a_401_names_the_credential_options_and_is_not_retried() {
     let server = Hostile::http(|_| Reply::Json(401, String::new())).await;
-    let basic = PrismClient::new(config(
-        &server.base(),
-        Auth::basic("admin", "wrong"),
-    ))
-    .unwrap();
+    let basic = PrismClient::new(config(&server.base(), Auth::basic("admin", "wrong"))).unwrap();
     let text = list_error(&basic).await.to_string();
     assert!(
         text.contains("nutanix_username") && text.contains("nutanix_password"),
