@@ -137,7 +137,7 @@ fn start(kind: &str, name: &str, use_protobuf: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let builder = Arc::new(crate::builder::NutanixBuilder::new());
+    let builder = Arc::new(nutanix_builder::NutanixBuilder::new());
     match runtime.block_on(packer_rpc::serve_builder(builder, encoding)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,8 +1,6 @@
 //! `packer-plugin-nutanix`: the Packer plugin binary. Packer runs `describe` on every command and
 //! `start builder [--protobuf] nutanix` for builds; users run `simulator` for a local Prism Central.
 
-mod build;
-mod builder;
 mod cli;
 
 fn main() -> std::process::ExitCode {

@@ -4,6 +4,14 @@
 //! requests once its replies cannot be written, so its resident memory (VmRSS) stays bounded.
 //! Then the client turns into a slow reader that does grant credit: every reply must arrive, in
 //! call order, and the plugin must exit when the connection closes.
+
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 #![cfg(target_os = "linux")]
 
 mod common;

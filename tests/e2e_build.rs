@@ -3,6 +3,14 @@
 //! communicator "none" on Packer 1.16 and 1.11, a fault at each step, and SIGINT during waits.
 //! After each build `/_sim/state` must hold exactly the expected images and no VM.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -921,4 +929,204 @@ async fn sigint_while_the_ova_is_packed_cancels_and_cleans_up() {
         Duration::from_millis(200),
     )
     .await;
+}
+
+/// The process group Packer runs in (its own, see [`Env::command`]).
+fn signal_group(pid: u32, sig: &str) {
+    let status = std::process::Command::new("kill")
+        .args([sig, "--", &format!("-{pid}")])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Defect: with the VM's create task hung, Ctrl-C made cleanup wait forever for a deletion Prism
+/// queued behind that task, and a second Ctrl-C did nothing. Now the second one ends the build
+/// within seconds, naming what is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sigint_ends_a_cleanup_stuck_behind_a_hung_task_naming_what_is_left() {
+    let packer = packer_116();
+    let env = env(SimConfig::default_for_tests()).await;
+    env.add_fault(
+        json!({"match": {"method": "POST", "path": "/api/nutanix/v3/vms"},
+        "action": {"type": "task_hang"}}),
+    );
+    let installed = InstalledPlugin::install(&packer);
+    let child = env
+        .command(&packer, &installed, &template("none.pkr.hcl"), &[], &[])
+        .spawn()
+        .unwrap();
+    let pid = child.id().expect("packer pid");
+    wait_for(&env, |s| s["vms"].as_array().is_some_and(|v| !v.is_empty())).await;
+    signal_group(pid, "-INT");
+    // Cleanup is now waiting for a VM deletion that cannot start.
+    wait_for(&env, |s| {
+        s["tasks"].as_array().is_some_and(|t| {
+            t.iter().any(|t| {
+                t["operation_type"]
+                    .as_str()
+                    .is_some_and(|o| o.contains("delete"))
+            })
+        })
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let second = std::time::Instant::now();
+    signal_group(pid, "-INT");
+    let out = tokio::time::timeout(HANG_GUARD, child.wait_with_output())
+        .await
+        .expect("packer did not exit after the second SIGINT")
+        .unwrap();
+    let took = second.elapsed();
+    let all = text(&out);
+    assert!(!out.status.success(), "{all}");
+    assert!(took < Duration::from_secs(20), "took {took:?}:\n{all}");
+    let vms = env.vms();
+    let uuid = vms[0]["uuid"].as_str().unwrap();
+    assert!(
+        all.contains("Cleanup stopped by a second interrupt. Left in place, delete by hand:")
+            && all.contains(&format!(
+                "VM 'e2e-none' ({uuid}) (its deletion was requested"
+            )),
+        "{all}"
+    );
+    println!("second SIGINT to exit: {took:?}\n{all}");
+}
+
+/// Defect: a Ctrl-C after the images were made (here: while the successful build deletes its
+/// VM) ended with Packer's "context canceled", no artifact, and the images and exported files
+/// left with no word. Now the build ends cancelled and removes them, saying so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigint_after_the_images_exist_removes_them_and_says_so() {
+    let packer = packer_116();
+    let env = env(SimConfig::default_for_tests()).await;
+    env.add_fault(json!({"match": {"method": "DELETE", "path_regex": "/vms/"},
+        "action": {"type": "latency", "ms": 4000}}));
+    let installed = InstalledPlugin::install(&packer);
+    let child = env
+        .command(&packer, &installed, &template("none.pkr.hcl"), &[], &[])
+        .spawn()
+        .unwrap();
+    let pid = child.id().expect("packer pid");
+    let last = env.out_dir().join("e2e-golden-disk3.img");
+    tokio::time::timeout(HANG_GUARD, async {
+        while !last.exists() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the export never finished");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    signal_group(pid, "-INT");
+    let out = tokio::time::timeout(HANG_GUARD, child.wait_with_output())
+        .await
+        .expect("packer did not exit after SIGINT")
+        .unwrap();
+    let all = text(&out);
+    assert!(!out.status.success(), "{all}");
+    assert!(!all.contains("context canceled"), "{all}");
+    assert!(all.contains("Build cancelled: cleaning up"), "{all}");
+    for name in ["e2e-golden", "e2e-golden-disk2", "e2e-golden-disk3"] {
+        assert!(all.contains(&format!("Deleting image '{name}'")), "{all}");
+        let file = env.out_dir().join(format!("{name}.img"));
+        assert!(all.contains(&file.display().to_string()), "{all}");
+        assert!(!file.exists(), "{}", file.display());
+    }
+    env.assert_nothing_leaked(&out);
+}
+
+/// Defect: a plugin killed mid-build left a `.part` file and nothing to find its resources by.
+/// Now the next build on the machine removes the partial download and names what the dead run
+/// left (VM, images) with their UUIDs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_build_after_a_killed_plugin_names_its_leftovers_and_removes_the_part_file() {
+    let packer = packer_116();
+    let env = env(SimConfig::default_for_tests()).await;
+    let installed = InstalledPlugin::install(&packer);
+    // A large last disk, so its export is still running when the plugin is killed.
+    let vars = [("empty_disk_gb", "16".to_string())];
+    let child = env
+        .command(&packer, &installed, &template("none.pkr.hcl"), &vars, &[])
+        .spawn()
+        .unwrap();
+    let pid = child.id().expect("packer pid");
+    let part = env.out_dir().join("e2e-golden-disk3.img.part");
+    tokio::time::timeout(HANG_GUARD, async {
+        while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the last export never started");
+    let killed = std::process::Command::new("pkill")
+        .args([
+            "-KILL",
+            "-g",
+            &pid.to_string(),
+            "-f",
+            "packer-plugin-nutanix",
+        ])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = tokio::time::timeout(HANG_GUARD, child.wait_with_output())
+        .await
+        .expect("packer did not exit after the plugin was killed")
+        .unwrap();
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(part.exists(), "the kill should leave the partial download");
+    let journals = installed
+        .home
+        .path()
+        .join(".local/state/packer-plugin-nutanix/runs");
+    let listed: Vec<_> = std::fs::read_dir(&journals)
+        .unwrap_or_else(|e| panic!("{}: {e}", journals.display()))
+        .flatten()
+        .map(|f| f.path())
+        .collect();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let vm_uuid = env.vms()[0]["uuid"].as_str().unwrap().to_string();
+    let images: Vec<(String, String)> = env
+        .new_images()
+        .iter()
+        .map(|i| {
+            (
+                i["name"].as_str().unwrap().to_string(),
+                i["uuid"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+
+    // The next build, on the same machine (same HOME), without exports.
+    let child = env
+        .command(
+            &packer,
+            &installed,
+            &template("none.pkr.hcl"),
+            &[("vm_name", "e2e-after".to_string())],
+            &["-force"],
+        )
+        .spawn()
+        .unwrap();
+    let out = tokio::time::timeout(HANG_GUARD, child.wait_with_output())
+        .await
+        .expect("the next build hung")
+        .unwrap();
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(!part.exists(), "{all}");
+    assert!(
+        all.contains(&format!("Removed {}", part.display())),
+        "{all}"
+    );
+    assert!(
+        all.contains(
+            "was stopped before it could clean up (the plugin process ended) and may have left:"
+        ),
+        "{all}"
+    );
+    assert!(all.contains(&format!("VM 'e2e-none' ({vm_uuid})")), "{all}");
+    for (name, uuid) in images.iter().filter(|(n, _)| n.starts_with("e2e-golden")) {
+        assert!(all.contains(&format!("'{name}' ({uuid})")), "{all}");
+    }
 }

@@ -4,6 +4,14 @@
 //! `nutanix_ca_cert` is trusted; pinning an unrelated CA fails at once, naming the certificate
 //! problem.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use std::path::Path;

@@ -1,6 +1,14 @@
 //! Real Packer (1.16 protobuf, 1.16 gob, 1.11 gob) loads our installed plugin and validates templates:
 //! valid ones pass, broken ones fail with our messages. This is what users run first.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use common::*;
@@ -53,7 +61,18 @@ fn valid_templates_pass_packer_validate() {
 
 #[test]
 fn broken_templates_fail_with_our_messages() {
-    let dir = repo_root().join("tests/templates/invalid");
+    fails_with_expected_messages("tests/templates/invalid");
+}
+
+/// Templates whose options are valid but that this version cannot build: refused at Prepare.
+#[test]
+fn unbuildable_templates_fail_packer_validate_naming_the_option() {
+    fails_with_expected_messages("tests/templates/unbuildable");
+}
+
+/// Every template in `dir` fails `packer validate` with each of its `# expect:` lines.
+fn fails_with_expected_messages(dir: &str) {
+    let dir = repo_root().join(dir);
     let templates = files_with_ext(&dir, &[".pkr.hcl", ".json"]);
     assert!(!templates.is_empty(), "no templates in {}", dir.display());
     for packer in packers() {

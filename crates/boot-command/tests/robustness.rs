@@ -2,6 +2,14 @@
 //! from the grammar's own pieces (so that near-misses of every rule come up), plus arbitrary
 //! characters. Deterministic, so a failure is reproducible from the printed input.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::time::Duration;
 
 use boot_command::{events, parse, Event, Position};

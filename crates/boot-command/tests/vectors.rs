@@ -3,6 +3,14 @@
 //! command, our parser and VNC driver must produce Packer's key events and pauses, event for event,
 //! and must reject exactly the commands Packer rejects.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::time::Duration;
 
 use boot_command::vnc::key_interval;

@@ -46,6 +46,8 @@ pub struct BuiltIso {
     pub size: u64,
     /// Every file on the CD, `/`-separated, in name order, for the build log.
     pub files: Vec<String>,
+    /// The external tool that made it, when our writer could not.
+    pub made_by: Option<&'static str>,
 }
 
 /// Builds the ISO 9660 image (Joliet + Rock Ridge) Packer's `StepCreateCD` would make,
@@ -104,8 +106,60 @@ fn build_blocking(
     };
     check_label(label)?;
     let root = collect(&spec.files, &spec.content, &spec.base_dir, now)?;
+    let files = root.file_paths();
+    match write_in_process(&root, label, out_dir, now, max_extent, cancel) {
+        Ok((path, size)) => {
+            tracing::info!(path = %path.display(), size, files = files.len(), label, "CD image written");
+            Ok(BuiltIso {
+                path,
+                size,
+                files,
+                made_by: None,
+            })
+        }
+        Err(why @ (CdError::TooLarge(_) | CdError::Internal(_))) => {
+            let work = tempfile::Builder::new()
+                .prefix("packer-cd-staging")
+                .tempdir_in(out_dir)
+                .map_err(|source| CdError::Output {
+                    path: out_dir.to_owned(),
+                    source,
+                })?;
+            let path = work.path().join("cd.iso");
+            let tool = crate::external::make(&root, label, work.path(), &path, &why, cancel)?;
+            let dest = out_dir.join(format!("packer-{tool}.iso"));
+            std::fs::rename(&path, &dest).map_err(|source| CdError::Output {
+                path: dest.clone(),
+                source,
+            })?;
+            let size = std::fs::metadata(&dest)
+                .map_err(|source| CdError::Output {
+                    path: dest.clone(),
+                    source,
+                })?
+                .len();
+            Ok(BuiltIso {
+                path: dest,
+                size,
+                files,
+                made_by: Some(tool),
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Lays out and writes the image ourselves; returns where it is and its size.
+fn write_in_process(
+    root: &crate::tree::DirNode,
+    label: &str,
+    out_dir: &Path,
+    now: i64,
+    max_extent: u32,
+    cancel: &AtomicBool,
+) -> Result<(PathBuf, u64), CdError> {
     let plan = plan(
-        &root,
+        root,
         &Options {
             label,
             now,
@@ -129,9 +183,7 @@ fn build_blocking(
         WriteError::Cd(e) => e,
     })?;
     let (_, path) = tmp.keep().map_err(|e| output_error(e.error))?;
-    let files = root.file_paths();
-    tracing::info!(path = %path.display(), size, files = files.len(), label, "CD image written");
-    Ok(BuiltIso { path, size, files })
+    Ok((path, size))
 }
 
 /// A write failure on the image itself, or a problem with a source.
@@ -285,6 +337,38 @@ mod tests {
                 "{read_fs}"
             );
         }
+    }
+
+    /// When our writer gives up (here: an internal error forced by an impossible extent limit),
+    /// an external tool makes the CD from the same collected tree: the same files, patterns
+    /// and `cd_content` as the built-in writer would have put there.
+    #[tokio::test]
+    async fn the_external_tool_gets_exactly_the_collected_tree() {
+        let src = tempfile::tempdir().unwrap();
+        let out = tempfile::tempdir().unwrap();
+        std::fs::write(src.path().join("ks.cfg"), "ks").unwrap();
+        std::fs::write(src.path().join("other.txt"), "o").unwrap();
+        std::fs::create_dir_all(src.path().join("dir/sub")).unwrap();
+        std::fs::write(src.path().join("dir/sub/x"), "x").unwrap();
+        let spec = CdSpec {
+            files: vec!["*.cfg".into(), "dir".into()],
+            content: BTreeMap::from([("meta/user-data".to_string(), "#cloud-config".to_string())]),
+            label: "OEMDRV".into(),
+            base_dir: src.path().to_owned(),
+        };
+        let iso = build_iso_with(&spec, out.path(), 0, 0).await.unwrap();
+        assert_eq!(iso.made_by, Some("xorriso"));
+        assert_eq!(iso.files, ["dir/sub/x", "ks.cfg", "meta/user-data"]);
+        let dir = tempfile::tempdir().unwrap();
+        xorriso_extract(&iso.path, "any", &dir.path().join("x"));
+        let read = |p: &str| std::fs::read_to_string(dir.path().join("x").join(p)).unwrap();
+        assert_eq!(read("ks.cfg"), "ks");
+        assert_eq!(read("dir/sub/x"), "x");
+        assert_eq!(read("meta/user-data"), "#cloud-config");
+        assert!(!dir.path().join("x/other.txt").exists());
+        // Nothing but the image is left in the output directory.
+        let left: Vec<_> = std::fs::read_dir(out.path()).unwrap().flatten().collect();
+        assert_eq!(left.len(), 1, "{left:?}");
     }
 
     /// A write that fails half way (here: cancelled) removes the partial image.

@@ -116,6 +116,22 @@ pub enum CdError {
     #[error("internal error in the ISO writer: {0}")]
     Internal(&'static str),
 
+    /// Our writer could not make the image and no external ISO tool is installed.
+    #[error("the built-in ISO writer could not make this CD ({why}), and no xorriso, mkisofs or genisoimage was found to try instead")]
+    NoTool {
+        /// Why our writer gave up.
+        why: String,
+    },
+
+    /// The external ISO tool failed.
+    #[error("{tool} could not make the CD: {message}")]
+    Tool {
+        /// Which tool.
+        tool: &'static str,
+        /// Its exit status and last lines of output, or why it could not start.
+        message: String,
+    },
+
     /// The blocking worker that writes the image died (a bug, or the runtime shut down).
     #[error("the CD writer task failed: {0}")]
     Task(String),

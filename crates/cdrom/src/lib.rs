@@ -7,7 +7,8 @@
 //!   `http_content`.
 //!
 //! Layout: `collect` (entries → tree, with `glob` for Go's patterns) and `iso` (pure layout
-//! and encoders) feed the small blocking driver in `cd`; `http` is a thin axum server over
+//! and encoders) feed the small blocking driver in `cd`, which falls back to an external ISO
+//! tool on the same tree (`external`) when an ISO 9660 limit stops our writer; `http` is a thin axum server over
 //! pure request logic in `http::route`.
 //!
 //! Not here: uploading the image to Prism, attaching it, deleting it (the builder's steps),
@@ -20,6 +21,7 @@ mod cd;
 mod civil;
 mod collect;
 mod error;
+mod external;
 mod glob;
 mod http;
 mod iso;

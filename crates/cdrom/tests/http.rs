@@ -1,6 +1,14 @@
 //! The boot-time HTTP server over real sockets on 127.0.0.1, driven by reqwest (and by raw
 //! TCP where a client would normalise the path for us).
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 

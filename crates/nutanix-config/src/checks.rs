@@ -62,7 +62,7 @@ pub(crate) fn is_header_name(s: &str) -> bool {
 }
 
 /// Expands a leading `~` the way the SDK's `pathing.ExpandUser` does.
-pub(crate) fn expand_user(path: &str, home: Option<&Path>) -> PathBuf {
+pub fn expand_user(path: &str, home: Option<&Path>) -> PathBuf {
     match (path.strip_prefix('~'), home) {
         (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
             home.join(rest.trim_start_matches('/'))

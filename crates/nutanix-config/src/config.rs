@@ -627,7 +627,7 @@ impl ClusterConfig {
         }
         let user = self.nutanix_username.as_deref().unwrap_or("");
         let password = self.nutanix_password.as_ref().map_or("", Sensitive::expose);
-        if user.eq_ignore_ascii_case(API_KEY_USERNAME) {
+        if is_api_key_username(user) {
             Auth::ApiKey(password)
         } else {
             Auth::Basic { user, password }
@@ -645,6 +645,11 @@ impl ClusterConfig {
 
 /// The user name that turns `nutanix_password` into an API key (Go plugin convention).
 pub const API_KEY_USERNAME: &str = "X-ntnx-api-key";
+
+/// The one API-key rule: `nutanix_username` is [`API_KEY_USERNAME`] in any case.
+pub fn is_api_key_username(user: &str) -> bool {
+    user.eq_ignore_ascii_case(API_KEY_USERNAME)
+}
 
 /// Prism Central credentials as the HTTP client needs them.
 #[derive(Clone, Copy, PartialEq, Eq)]

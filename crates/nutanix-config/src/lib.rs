@@ -15,6 +15,7 @@
 
 mod boot;
 mod checks;
+pub mod cloud_init;
 mod config;
 mod decl;
 mod duration;
@@ -31,12 +32,13 @@ mod values;
 mod test_vectors;
 
 pub use boot::{BootCommand, BootCommandError, BootData, BootWait};
+pub use checks::expand_user;
 pub use config::{
-    Auth, BootConfig, BootPriority, BootType, Category, CdConfig, ChecksumType, ClusterConfig,
-    CommConfig, Communicator, Config, FileTransferMethod, Gpu, HttpConfig, ImageType, KeepAlive,
-    KeyPairType, OsType, OvaConfig, OvaFormat, PackerConfig, ShutdownConfig, SshConfig,
-    TemplateConfig, VmClean, VmConfig, VmDisk, VmNic, Vtpm, WaitIpConfig, WinRmConfig,
-    API_KEY_USERNAME,
+    is_api_key_username, Auth, BootConfig, BootPriority, BootType, Category, CdConfig,
+    ChecksumType, ClusterConfig, CommConfig, Communicator, Config, FileTransferMethod, Gpu,
+    HttpConfig, ImageType, KeepAlive, KeyPairType, OsType, OvaConfig, OvaFormat, PackerConfig,
+    ShutdownConfig, SshConfig, TemplateConfig, VmClean, VmConfig, VmDisk, VmNic, Vtpm,
+    WaitIpConfig, WinRmConfig, API_KEY_USERNAME,
 };
 pub use duration::{parse_go_duration, DurationError};
 pub use errors::{ConfigError, ConfigErrors};

@@ -9,9 +9,10 @@ use crate::checks::{
     dir_problem, expand_user, file_problem, is_glob, is_header_name, is_ipv4, is_mac48, is_uuid,
     tunnel_error,
 };
+use crate::config::is_api_key_username;
 use crate::config::{
     BootType, Category, ChecksumType, Communicator, Config, ImageType, KeyPairType, OsType, VmDisk,
-    VmNic, API_KEY_USERNAME,
+    VmNic,
 };
 use crate::decl::Cx;
 use crate::errors::ConfigError;
@@ -83,7 +84,7 @@ fn connection(c: &Config, cx: &mut Cx) {
     }
 
     let user = cl.nutanix_username.as_deref();
-    let key_user = user.is_some_and(|u| u.eq_ignore_ascii_case(API_KEY_USERNAME));
+    let key_user = user.is_some_and(is_api_key_username);
     if cl.nutanix_api_key.is_some() {
         if cl.nutanix_password.is_some() {
             cx.error(ConfigError::invalid(

@@ -2,6 +2,14 @@
 //! bad acks and the 5 s windows (real time: tokio's paused clock needs the `test-util` feature,
 //! which the workspace does not enable).
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use std::io::ErrorKind;

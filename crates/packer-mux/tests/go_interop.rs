@@ -3,6 +3,14 @@
 //! (tests/go-peer/main.go) echoes 32 MiB sent in a single Write, fills a stream nobody reads and
 //! pings, keeps its 1 s keepalive running, and accepts two streams we open (a request/answer and
 //! an 8 MiB write-only one). Needs `go`; skipped with a message when it is missing.
+
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 #![cfg(unix)]
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,13 @@
 //! The plugin listener and the handshake line. One test, because it changes process-wide
 //! environment variables (TMPDIR and the magic cookie).
+
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 #![cfg(unix)]
 
 use std::path::Path;

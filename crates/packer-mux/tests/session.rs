@@ -1,6 +1,14 @@
 //! A client-mode Session against a server-mode Session over in-memory pipes, and a server-mode
 //! Session against a raw byte-level peer.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use std::collections::HashMap;

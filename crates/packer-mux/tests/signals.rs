@@ -1,5 +1,14 @@
 //! `ignore_interrupts`: SIGINT and SIGTERM no longer kill us, while children still get the
 //! default behaviour. Its own test binary, because it changes process-wide signal handling.
+
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unsafe_code
+)]
 #![cfg(unix)]
 
 use std::os::unix::process::ExitStatusExt;

@@ -6,6 +6,14 @@
 //! interop-plugin start builder [--protobuf] interop     (needs Packer's magic cookie)
 //! ```
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 #[path = "interop/builder.rs"]
 mod builder;
 #[path = "interop/local_comm.rs"]

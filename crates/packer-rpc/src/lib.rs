@@ -27,8 +27,8 @@ mod broker;
 mod budget;
 mod serve;
 
-#[cfg(any(test, feature = "testing"))]
-pub mod testing;
+#[cfg(test)]
+pub(crate) mod testing;
 
 #[cfg(test)]
 mod tests;

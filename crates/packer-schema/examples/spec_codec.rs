@@ -3,6 +3,14 @@
 //! gob as base64 and our protobuf as hex, separated by a space; `decode` reads base64 gob streams,
 //! one per line, and prints each as model JSON.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::io::Read;
 
 use base64::Engine as _;

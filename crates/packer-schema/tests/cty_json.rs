@@ -1,6 +1,14 @@
 //! cty JSON decoding against what Packer really sends (shared/vectors/prepare) and go-cty's
 //! unmarshal rules.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use common::*;

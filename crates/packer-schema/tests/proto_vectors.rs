@@ -1,5 +1,13 @@
 //! The protobuf encoder against Go's deterministic `proto.Marshal` of the SDK's hcl_spec.proto.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use common::*;

@@ -3,6 +3,14 @@
 //! `cargo run -p prism-sim --example serve -- --self-signed-tls --listen 127.0.0.1:9440`.
 //! Logs go to stderr; set RUST_LOG=debug to see every request.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use clap::Parser;
 
 #[derive(Parser)]

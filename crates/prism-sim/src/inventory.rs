@@ -483,7 +483,9 @@ fn normalize_lists(v: &mut Value) {
 fn derived_uuid(seed: &str) -> String {
     let digest = Sha256::digest(seed.as_bytes());
     let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
+    for (b, d) in bytes.iter_mut().zip(digest.iter()) {
+        *b = *d;
+    }
     uuid::Builder::from_random_bytes(bytes)
         .into_uuid()
         .to_string()

@@ -6,6 +6,14 @@
 //! (into ~/.cache/packer-plugin-nutanix/peers) and xorriso or mkisofs, and takes ~40 s (the Go
 //! plugin polls every 5 s): `cargo test -p prism-sim --test go_fidelity -- --ignored`.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::path::PathBuf;
 use std::process::Command;
 

@@ -11,6 +11,14 @@
 //! the command line, so they do not show in `ps`.
 //! `put` prints one JSON line on stdout: bytes, attempts and the upload's own seconds.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -104,10 +112,7 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Args, ExampleErro
 fn client(args: &Args) -> Result<PrismClient, ExampleError> {
     let username = std::env::var("PRISM_USERNAME").unwrap_or_else(|_| "admin".into());
     let password = std::env::var("PRISM_PASSWORD").unwrap_or_else(|_| "secret".into());
-    let mut config = ClientConfig::from_base_url(
-        &args.base_url,
-        Auth::from_username_password(&username, password),
-    )?;
+    let mut config = ClientConfig::from_base_url(&args.base_url, Auth::basic(&username, password))?;
     config.use_env_proxy = false;
     config.tls.danger_accept_invalid_certs = args.insecure;
     if let Some(path) = &args.cacert {

@@ -174,7 +174,7 @@ mod tests {
     use crate::config::{CustomHeader, Secret, TlsOptions};
 
     fn config() -> ClientConfig {
-        ClientConfig::new("pc.example", 9440, Auth::from_username_password("u", "p"))
+        ClientConfig::new("pc.example", 9440, Auth::basic("u", "p"))
     }
 
     #[test]
@@ -195,12 +195,8 @@ mod tests {
             url.as_str(),
             "https://pc.example:9440/api/vmm/v4.0/content/templates/a%2Fb%20c"
         );
-        let v6 = PrismClient::new(ClientConfig::new(
-            "fd00::1",
-            9441,
-            Auth::from_username_password("u", "p"),
-        ))
-        .unwrap();
+        let v6 =
+            PrismClient::new(ClientConfig::new("fd00::1", 9441, Auth::basic("u", "p"))).unwrap();
         assert_eq!(
             v6.v4_url(&["content", "templates"]).as_str(),
             "https://[fd00::1]:9441/api/vmm/v4.0/content/templates"

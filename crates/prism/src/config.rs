@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::error::PrismError;
 
-/// The username that switches the Go plugin (and us) to API-key mode.
-pub const API_KEY_USERNAME: &str = "X-ntnx-api-key";
+/// The header an API key travels in.
+pub const API_KEY_HEADER: &str = "X-ntnx-api-key";
 
 /// A string that must never be printed: passwords, API keys, secret header values.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -58,17 +58,18 @@ pub enum Auth {
 }
 
 impl Auth {
-    /// Applies the Go plugin's convention: the username `X-ntnx-api-key` means the password
-    /// is an API key.
-    pub fn from_username_password(username: &str, password: impl Into<Secret>) -> Self {
-        if username == API_KEY_USERNAME {
-            Self::ApiKey(password.into())
-        } else {
-            Self::Basic {
-                username: username.to_string(),
-                password: password.into(),
-            }
+    /// HTTP basic authentication. Which template options mean an API key instead is the
+    /// builder's rule (`nutanix_config::ClusterConfig::auth`), not the client's.
+    pub fn basic(username: &str, password: impl Into<Secret>) -> Self {
+        Self::Basic {
+            username: username.to_string(),
+            password: password.into(),
         }
+    }
+
+    /// An API key, sent in the `X-ntnx-api-key` header.
+    pub fn api_key(key: impl Into<Secret>) -> Self {
+        Self::ApiKey(key.into())
     }
 }
 
@@ -338,11 +339,8 @@ mod tests {
 
     #[test]
     fn debug_never_shows_secrets() {
-        let mut config = ClientConfig::new(
-            "pc.example",
-            9440,
-            Auth::from_username_password("admin", "hunter2-password"),
-        );
+        let mut config =
+            ClientConfig::new("pc.example", 9440, Auth::basic("admin", "hunter2-password"));
         config.custom_headers.push(CustomHeader {
             name: "CF-Access-Client-Secret".into(),
             value: Secret::new("cf-secret-value"),
@@ -353,14 +351,14 @@ mod tests {
         assert!(!text.contains("cf-secret-value"), "{text}");
         assert!(text.contains("admin"));
         assert!(text.contains("CF-Access-Client-Secret"));
-        let key = Auth::from_username_password(API_KEY_USERNAME, "the-api-key");
+        let key = Auth::api_key("the-api-key");
         assert!(matches!(key, Auth::ApiKey(_)));
         assert!(!format!("{key:?}").contains("the-api-key"));
     }
 
     #[test]
     fn api_base_is_built_and_validated() {
-        let auth = || Auth::from_username_password("u", "p");
+        let auth = || Auth::basic("u", "p");
         let base = ClientConfig::new("pc.example", 9440, auth())
             .api_base()
             .unwrap();

@@ -43,11 +43,12 @@ pub mod transport;
 pub use client::PrismClient;
 pub use config::{
     Auth, ClientConfig, CustomHeader, PollPolicy, RetryPolicy, Scheme, Secret, TlsOptions,
-    API_KEY_USERNAME,
+    API_KEY_HEADER,
 };
 pub use error::{PrismError, Stage};
 pub use ops::hosts::GpuMatch;
 pub use ops::images::{ImageSource, NewImage};
+pub use ops::new_vm::{Firmware, NewDisk, NewGuest, NewNic, NewVm};
 pub use ops::ovas::{Ova, OvaDiskFormat};
 pub use ops::templates::{NewTemplate, Template};
 pub use tasks::{ProgressFn, Wait};

@@ -24,8 +24,8 @@ pub(crate) struct LookupSpec<'a, T> {
     pub scope: Option<String>,
     /// Entity name.
     pub name_of: fn(&T) -> &str,
-    /// Entity UUID.
-    pub uuid_of: fn(&T) -> &str,
+    /// Entity UUID (an entity without one cannot be referenced, so it never matches).
+    pub uuid_of: fn(&T) -> Option<&str>,
 }
 
 impl PrismClient {
@@ -40,7 +40,7 @@ impl PrismClient {
         let keep = |items: Vec<T>| -> Vec<T> {
             items
                 .into_iter()
-                .filter(|e| (spec.name_of)(e) == name && accept(e))
+                .filter(|e| (spec.name_of)(e) == name && (spec.uuid_of)(e).is_some() && accept(e))
                 .collect()
         };
         let filtered = self
@@ -96,7 +96,7 @@ impl PrismClient {
                 scope: spec.scope.clone(),
                 uuids: matches
                     .iter()
-                    .map(|e| (spec.uuid_of)(e).to_string())
+                    .filter_map(|e| (spec.uuid_of)(e).map(str::to_string))
                     .collect(),
             }),
         }

@@ -655,7 +655,7 @@ mod tests {
         let client = PrismClient::new(crate::ClientConfig::new(
             "pc.example",
             9440,
-            crate::Auth::from_username_password("u", "p"),
+            crate::Auth::basic("u", "p"),
         ))
         .unwrap();
         let stream = futures::stream::iter(vec![Ok::<_, std::io::Error>(

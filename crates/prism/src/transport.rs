@@ -30,7 +30,7 @@ use tokio::time::Instant;
 
 use crate::backoff::{parse_retry_after, retry_delay};
 use crate::client::PrismClient;
-use crate::config::{Auth, API_KEY_USERNAME};
+use crate::config::Auth;
 use crate::error::PrismError;
 use crate::exchange::{Answer, Exchange, Failed};
 use crate::models::{ErrorBody, ListMetadata, ListRequest, ListResponse};
@@ -163,9 +163,7 @@ impl PrismClient {
                 Auth::Basic { .. } => {
                     "Prism Central refused the user name and password: check nutanix_username and nutanix_password".to_string()
                 }
-                Auth::ApiKey(_) => format!(
-                    "Prism Central refused the API key: check nutanix_api_key (or nutanix_password when nutanix_username is {API_KEY_USERNAME})"
-                ),
+                Auth::ApiKey(_) => "Prism Central refused the API key: check nutanix_api_key (or nutanix_password when nutanix_username is X-ntnx-api-key)".to_string(),
             }),
             StatusCode::FORBIDDEN => Some(if config.custom_headers.is_empty() {
                 "the credentials were accepted but are not allowed this call: check the account's role in Prism Central".to_string()

@@ -2,6 +2,14 @@
 //! shared with crates/prism-sim): the happy paths end to end, errors quoting Prism, and the
 //! retry rules applied to the new calls exactly as to the v3 ones.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod support;
 
 use std::path::Path;
@@ -67,6 +75,7 @@ async fn new_vm(client: &PrismClient, name: &str) -> String {
         .await
         .unwrap()
         .uuid()
+        .unwrap()
         .to_string()
 }
 

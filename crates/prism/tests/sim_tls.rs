@@ -1,6 +1,14 @@
 //! TLS against the simulator's self-signed certificate: verified by default, trusted through
 //! a CA bundle, accepted blindly only in insecure mode.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod support;
 
 use prism::{PrismClient, PrismError};
@@ -50,10 +58,14 @@ async fn api_key_auth_is_sent_as_header() {
     let mut config = prism_sim::SimConfig::default_for_tests();
     config.api_key = Some("good-key".into());
     let env = start_with(config).await;
-    let good =
-        PrismClient::new(config_for(&env.base, prism::API_KEY_USERNAME, "good-key")).unwrap();
+    let key_config = |key: &str| {
+        let mut c = config_for(&env.base, "unused", "unused");
+        c.auth = prism::Auth::api_key(key);
+        c
+    };
+    let good = PrismClient::new(key_config("good-key")).unwrap();
     assert_eq!(good.list_clusters().await.unwrap().len(), 3);
-    let bad = PrismClient::new(config_for(&env.base, prism::API_KEY_USERNAME, "bad-key")).unwrap();
+    let bad = PrismClient::new(key_config("bad-key")).unwrap();
     match bad.list_clusters().await {
         Err(PrismError::Api { status: 401, .. }) => {}
         other => panic!("{other:?}"),

@@ -1,6 +1,14 @@
 //! Streaming upload and download against the simulator: sizes, checksums, retries that
 //! reopen the file, stalls, and constant memory.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod support;
 
 use std::collections::BTreeMap;
@@ -97,7 +105,7 @@ async fn upload_64mib_with_checksum_then_download_and_verify() {
         ..Default::default()
     };
     let report = c
-        .upload_image_file(image.uuid(), file.path(), &options)
+        .upload_image_file(image.uuid().unwrap(), file.path(), &options)
         .await
         .unwrap();
     assert_eq!(report.bytes, len);
@@ -108,11 +116,16 @@ async fn upload_64mib_with_checksum_then_download_and_verify() {
     );
     assert_eq!(last.load(Ordering::Relaxed), len);
     assert_eq!(
-        recorded_sha256(&env, image.uuid()).await.as_deref(),
+        recorded_sha256(&env, image.uuid().unwrap())
+            .await
+            .as_deref(),
         Some(want.as_str())
     );
     assert_eq!(
-        c.get_image(image.uuid()).await.unwrap().size_bytes(),
+        c.get_image(image.uuid().unwrap())
+            .await
+            .unwrap()
+            .size_bytes(),
         Some(len)
     );
 
@@ -124,7 +137,7 @@ async fn upload_64mib_with_checksum_then_download_and_verify() {
     let sink = downloaded.clone();
     let got = c
         .download_image_file(
-            image.uuid(),
+            image.uuid().unwrap(),
             &dest,
             &DownloadOptions {
                 verify: Some((ChecksumAlgorithm::Sha256, want.clone())),
@@ -154,12 +167,18 @@ async fn upload_retries_after_a_dropped_connection_by_reopening_the_file() {
         .await;
     let report = env
         .client
-        .upload_image_file(image.uuid(), file.path(), &UploadOptions::default())
+        .upload_image_file(
+            image.uuid().unwrap(),
+            file.path(),
+            &UploadOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(report.attempts, 2);
     assert_eq!(
-        recorded_sha256(&env, image.uuid()).await.as_deref(),
+        recorded_sha256(&env, image.uuid().unwrap())
+            .await
+            .as_deref(),
         Some(want.as_str())
     );
 }
@@ -178,13 +197,13 @@ async fn upload_with_a_wrong_checksum_is_rejected_with_prism_message() {
     };
     match env
         .client
-        .upload_image_file(image.uuid(), file.path(), &options)
+        .upload_image_file(image.uuid().unwrap(), file.path(), &options)
         .await
     {
         Err(e @ PrismError::Api { .. }) => {
             let text = e.to_string();
             assert!(
-                text.contains("upload") && text.contains(image.uuid()),
+                text.contains("upload") && text.contains(image.uuid().unwrap()),
                 "{text}"
             );
         }
@@ -207,7 +226,11 @@ async fn upload_stall_is_detected_and_retried() {
         "action": {"type": "latency", "ms": 5000}, "count": 1}))
         .await;
     let report = client
-        .upload_image_file(image.uuid(), file.path(), &UploadOptions::default())
+        .upload_image_file(
+            image.uuid().unwrap(),
+            file.path(),
+            &UploadOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(report.attempts, 2);
@@ -219,7 +242,11 @@ async fn download_checks_size_and_digest_and_leaves_no_file_on_failure() {
     let file = random_file(2 * 1024 * 1024);
     let image = empty_image(&env.client, "dl.img").await;
     env.client
-        .upload_image_file(image.uuid(), file.path(), &UploadOptions::default())
+        .upload_image_file(
+            image.uuid().unwrap(),
+            file.path(),
+            &UploadOptions::default(),
+        )
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -231,7 +258,7 @@ async fn download_checks_size_and_digest_and_leaves_no_file_on_failure() {
     };
     assert!(matches!(
         env.client
-            .download_image_file(image.uuid(), &dest, &wrong_size)
+            .download_image_file(image.uuid().unwrap(), &dest, &wrong_size)
             .await,
         Err(PrismError::SizeMismatch { expected: 123, .. })
     ));
@@ -241,7 +268,7 @@ async fn download_checks_size_and_digest_and_leaves_no_file_on_failure() {
     };
     assert!(matches!(
         env.client
-            .download_image_file(image.uuid(), &dest, &wrong_sum)
+            .download_image_file(image.uuid().unwrap(), &dest, &wrong_sum)
             .await,
         Err(PrismError::ChecksumMismatch { .. })
     ));
@@ -249,7 +276,7 @@ async fn download_checks_size_and_digest_and_leaves_no_file_on_failure() {
 
     let ok = env
         .client
-        .download_image_file(image.uuid(), &dest, &DownloadOptions::default())
+        .download_image_file(image.uuid().unwrap(), &dest, &DownloadOptions::default())
         .await
         .unwrap();
     assert_eq!(ok.bytes, 2 * 1024 * 1024);
@@ -291,12 +318,16 @@ async fn sparse_upload(len: u64) {
     let image = empty_image(&client, &format!("sparse-{len}.img")).await;
     let rss_before = peak_rss_kib();
     let report = client
-        .upload_image_file(image.uuid(), file.path(), &UploadOptions::default())
+        .upload_image_file(
+            image.uuid().unwrap(),
+            file.path(),
+            &UploadOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(report.bytes, len);
     let recorded = match &env {
-        Some(env) => recorded_sha256(env, image.uuid()).await,
+        Some(env) => recorded_sha256(env, image.uuid().unwrap()).await,
         None => {
             let state: serde_json::Value = reqwest::get(format!("{base}/_sim/state"))
                 .await
@@ -304,7 +335,7 @@ async fn sparse_upload(len: u64) {
                 .json()
                 .await
                 .unwrap();
-            find_entity(&state, image.uuid())
+            find_entity(&state, image.uuid().unwrap())
                 .and_then(|e| find_str(e, "sha256"))
                 .map(str::to_string)
         }

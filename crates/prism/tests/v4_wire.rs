@@ -3,6 +3,14 @@
 //! repeated on a retry and fresh per call, `If-Match` carrying the ETag verbatim), the exact
 //! body of contract §6, and list paging with the decoded OData filter.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::sync::{Arc, Mutex};
 
 use prism::{Auth, ClientConfig, NewTemplate, PrismClient, Wait};
@@ -123,11 +131,9 @@ async fn scripted(respond: Box<Responder>) -> (PrismClient, Arc<Mutex<Vec<Seen>>
             });
         }
     });
-    let mut config = ClientConfig::from_base_url(
-        &format!("http://{addr}"),
-        Auth::from_username_password("admin", "secret"),
-    )
-    .unwrap();
+    let mut config =
+        ClientConfig::from_base_url(&format!("http://{addr}"), Auth::basic("admin", "secret"))
+            .unwrap();
     config.use_env_proxy = false;
     config.retry.initial_delay = std::time::Duration::from_millis(5);
     config.retry.max_delay = std::time::Duration::from_millis(20);

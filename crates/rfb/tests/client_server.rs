@@ -1,5 +1,13 @@
 //! The client core against byte vectors and against the server core, fed in random splits.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use rand::{Rng, SeedableRng};
 use rfb::client::{Client, ClientConfig, Event};
 use rfb::server::{Server, ServerConfig, ServerEvent};

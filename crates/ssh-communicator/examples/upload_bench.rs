@@ -3,6 +3,14 @@
 //!
 //! usage: upload_bench <host> <port> <user> <private-key> <scp|sftp> <local-file> <remote-path>
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::time::Instant;
 
 use ssh_communicator::{

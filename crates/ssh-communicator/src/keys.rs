@@ -4,7 +4,7 @@
 //! authentication failure that burns handshake attempts.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -66,8 +66,7 @@ pub(crate) fn load_private_key(
 ) -> Result<(PrivateKey, String), SshError> {
     let (text, label) = match source {
         PrivateKeySource::File(path) => {
-            let path = expand_tilde(path);
-            let text = std::fs::read_to_string(&path).map_err(|source| SshError::ReadFile {
+            let text = std::fs::read_to_string(path).map_err(|source| SshError::ReadFile {
                 what: "private key",
                 path: path.clone(),
                 source,
@@ -96,10 +95,9 @@ pub(crate) fn decode_private_key(text: &str, label: &str) -> Result<PrivateKey, 
 
 /// Reads an OpenSSH certificate and checks its validity window like Packer's `checkValidCert`.
 pub(crate) fn load_certificate(path: &Path, now: SystemTime) -> Result<Certificate, SshError> {
-    let path = expand_tilde(path);
-    let text = std::fs::read_to_string(&path).map_err(|source| SshError::ReadFile {
+    let text = std::fs::read_to_string(path).map_err(|source| SshError::ReadFile {
         what: "certificate",
-        path: path.clone(),
+        path: path.to_path_buf(),
         source,
     })?;
     let what = || format!("certificate {}", path.display());
@@ -129,17 +127,6 @@ pub(crate) fn check_validity(after: u64, before: u64, now: SystemTime) -> Result
         return Err("the certificate has expired");
     }
     Ok(())
-}
-
-/// `~/x` → `$HOME/x`, as Packer's `pathing.ExpandUser` does; other paths are unchanged.
-pub(crate) fn expand_tilde(path: &Path) -> PathBuf {
-    let Ok(rest) = path.strip_prefix("~") else {
-        return path.to_path_buf();
-    };
-    match std::env::var_os("HOME") {
-        Some(home) => PathBuf::from(home).join(rest),
-        None => path.to_path_buf(),
-    }
 }
 
 /// A freshly generated key pair for `temporary_key_pair_type` / `_bits`: the builder injects the
@@ -313,14 +300,5 @@ mod tests {
                 Err(SshError::Key { .. })
             ));
         }
-    }
-
-    #[test]
-    fn tilde_is_expanded_only_at_the_start() {
-        let home = std::env::var_os("HOME").map(PathBuf::from);
-        if let Some(home) = home {
-            assert_eq!(expand_tilde(Path::new("~/.ssh/id")), home.join(".ssh/id"));
-        }
-        assert_eq!(expand_tilde(Path::new("/a/~/b")), PathBuf::from("/a/~/b"));
     }
 }

@@ -18,7 +18,7 @@ use tracing::{debug, info};
 use crate::auth::{self, AuthMethod};
 use crate::config::{join_host_port, ProxyKind, SshConfig};
 use crate::error::SshError;
-use crate::keys::{expand_tilde, load_identities};
+use crate::keys::load_identities;
 use crate::proxy::{self, ProxyAuth};
 use crate::retry::FailureKind;
 
@@ -190,7 +190,7 @@ impl ConnectPlan {
             let keys: Vec<_> = b
                 .private_key_file
                 .iter()
-                .map(|p| crate::config::PrivateKeySource::File(expand_tilde(p)))
+                .map(|p| crate::config::PrivateKeySource::File(p.clone()))
                 .collect();
             let identities = load_identities(&keys, b.certificate_file.as_deref(), now)?;
             let port = if b.port == 0 { 22 } else { b.port };

@@ -3,6 +3,14 @@
 //! Not ignored: even a debug build moves 256 MiB in a few seconds here (russh's dependencies
 //! build with opt-level 1 and AES-GCM runs in `ring`). The 16 MiB variant is in `transfer.rs`.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use std::time::Instant;

@@ -1,5 +1,13 @@
 //! scp and sftp transfers against a real OpenSSH server (its `scp` binary and `internal-sftp`).
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use std::collections::BTreeSet;

@@ -24,7 +24,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut target = ConsoleTarget::new(
         url.host_str().ok_or("no host")?,
         url.port_or_known_default().unwrap_or(9440),
-        prism::Auth::from_username_password(
+        prism::Auth::basic(
             &env("NUTANIX_USERNAME", "admin"),
             env("NUTANIX_PASSWORD", "secret"),
         ),

@@ -13,7 +13,7 @@
 //! use vnc_console::{Console, ConsoleTarget};
 //! let target = ConsoleTarget::new(
 //!     "pc.example.com", 9440,
-//!     prism::Auth::from_username_password("admin", "secret"),
+//!     prism::Auth::basic("admin", "secret"),
 //!     "6f1e2d3c-0000-4000-8000-00000000abcd", Some("0005f2c1-0000-4000-8000-000000000001".into()),
 //! );
 //! let deadline = tokio::time::Instant::now() + Duration::from_secs(60);

@@ -163,10 +163,7 @@ pub(crate) fn auth_headers(target: &ConsoleTarget) -> Vec<(String, String)> {
                 .encode(format!("{username}:{}", password.expose()));
             h.push(("Authorization".to_string(), format!("Basic {token}")));
         }
-        Auth::ApiKey(key) => h.push((
-            prism::API_KEY_USERNAME.to_string(),
-            key.expose().to_string(),
-        )),
+        Auth::ApiKey(key) => h.push((prism::API_KEY_HEADER.to_string(), key.expose().to_string())),
     }
     for c in &target.custom_headers {
         h.push((c.name.clone(), c.value.expose().to_string()));
@@ -201,41 +198,17 @@ mod tests {
 
     #[test]
     fn origin_and_checks() {
-        let t = ConsoleTarget::new(
-            "pc.example",
-            9440,
-            Auth::from_username_password("u", "p"),
-            "vm",
-            None,
-        );
+        let t = ConsoleTarget::new("pc.example", 9440, Auth::basic("u", "p"), "vm", None);
         assert_eq!(t.origin().unwrap().as_str(), "https://pc.example:9440/");
-        let v6 = ConsoleTarget::new(
-            "fd00::1",
-            9440,
-            Auth::from_username_password("u", "p"),
-            "vm",
-            None,
-        );
+        let v6 = ConsoleTarget::new("fd00::1", 9440, Auth::basic("u", "p"), "vm", None);
         assert_eq!(v6.origin().unwrap().as_str(), "https://[fd00::1]:9440/");
-        let bad = ConsoleTarget::new(
-            "https://x",
-            9440,
-            Auth::from_username_password("u", "p"),
-            "vm",
-            None,
-        );
+        let bad = ConsoleTarget::new("https://x", 9440, Auth::basic("u", "p"), "vm", None);
         assert!(bad.origin().is_err());
         assert!(checked_uuid("vm_uuid", "../../x").is_err());
         assert!(checked_uuid("vm_uuid", "6f1e2d3c-0000-4000-8000-00000000abcd").is_ok());
         assert!(check_headers(&[("X".into(), "a\r\nb".into())]).is_err());
         assert!(check_headers(&[("X Y".into(), "a".into())]).is_err());
-        let secret = ConsoleTarget::new(
-            "pc",
-            1,
-            Auth::from_username_password("u", "hunter2"),
-            "vm",
-            None,
-        );
+        let secret = ConsoleTarget::new("pc", 1, Auth::basic("u", "hunter2"), "vm", None);
         assert!(!format!("{secret:?}").contains("hunter2"));
     }
 }

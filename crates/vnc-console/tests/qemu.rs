@@ -2,6 +2,14 @@
 //! qemu-system-x86, installed by the test when missing), a diskless VM under TCG, its VNC
 //! password set over QMP.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use std::path::PathBuf;

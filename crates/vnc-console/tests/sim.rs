@@ -1,6 +1,14 @@
 //! The console client against the simulator's consoles: both transports, TLS, the fallback
 //! from one to the other, VNC passwords, proxies, and every way a console can fail.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use std::time::Duration;
@@ -248,7 +256,7 @@ async fn wrong_credentials_and_unknown_vms() {
         &cluster,
         &[Transport::V4Token, Transport::V3Cookie],
     );
-    t.auth = prism::Auth::from_username_password("admin", "nope");
+    t.auth = prism::Auth::basic("admin", "nope");
     let e = Console::connect(&t, deadline(10))
         .await
         .unwrap_err()

@@ -2,6 +2,14 @@
 //! venv under ~/.cache by the test when missing). vncdotool speaks plain TCP, so a small relay
 //! opens the VM's console websocket with our transport (`Console::open_link`) and moves bytes.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use std::path::PathBuf;

@@ -2,6 +2,14 @@
 //! through `HTTPS_PROXY` (a CONNECT tunnel), user info becomes Proxy-Authorization, and
 //! `winrm_no_proxy` bypasses both. One test function, since it sets process-wide variables.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -3,6 +3,14 @@
 //! Basic/HTTPS. The server itself is proved against Packer's own Go client in tests/winrm_packer.rs
 //! of the plugin.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

@@ -6,6 +6,14 @@
 //! Needs real Packer: $PACKER, else ~/.cache/packer-plugin-nutanix/peers/packer-1.16.0
 //! (scripts/build-peers.sh builds it; .ci/run calls that first).
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;

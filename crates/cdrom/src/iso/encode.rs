@@ -164,11 +164,6 @@ pub(crate) fn volume_descriptor(v: &Volume<'_>) -> Vec<u8> {
             };
         }
     };
-    let put = |d: &mut [u8], at: usize, bytes: &[u8]| {
-        if let Some(field) = d.get_mut(at..at + bytes.len()) {
-            field.copy_from_slice(bytes);
-        }
-    };
     put(&mut d, 0, &[v.kind]);
     put(&mut d, 1, b"CD001");
     put(&mut d, 6, &[1]);
@@ -201,12 +196,19 @@ pub(crate) fn volume_descriptor(v: &Volume<'_>) -> Vec<u8> {
     d
 }
 
+/// Writes `bytes` at `at` (a field that does not fit is a layout bug caught by the tests).
+fn put(d: &mut [u8], at: usize, bytes: &[u8]) {
+    if let Some(field) = d.get_mut(at..at + bytes.len()) {
+        field.copy_from_slice(bytes);
+    }
+}
+
 /// The volume descriptor set terminator (§8.3).
 pub(crate) fn terminator() -> Vec<u8> {
     let mut d = vec![0u8; SECTOR];
-    d[0] = 255;
-    d[1..6].copy_from_slice(b"CD001");
-    d[6] = 1;
+    put(&mut d, 0, &[255]);
+    put(&mut d, 1, b"CD001");
+    put(&mut d, 6, &[1]);
     d
 }
 

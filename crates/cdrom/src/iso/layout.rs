@@ -113,12 +113,35 @@ struct Names<'t> {
     number: Vec<u16>,
 }
 
-/// Sector and byte size of every directory of one tree, and of every file.
+/// Sector and byte size of every directory of one tree.
+#[derive(Debug, Clone)]
+struct DirPlaces {
+    sector: Vec<u32>,
+    size: Vec<u32>,
+}
+
+/// Where every directory of both trees, and every file, goes.
 #[derive(Debug, Clone)]
 struct Places {
-    dir_sector: [Vec<u32>; 2],
-    dir_size: [Vec<u32>; 2],
+    primary: DirPlaces,
+    joliet: DirPlaces,
     file_sector: Vec<u32>,
+}
+
+impl Places {
+    fn dirs(&self, t: Tree) -> &DirPlaces {
+        match t {
+            Tree::Primary => &self.primary,
+            Tree::Joliet => &self.joliet,
+        }
+    }
+
+    fn dirs_mut(&mut self, t: Tree) -> &mut DirPlaces {
+        match t {
+            Tree::Primary => &mut self.primary,
+            Tree::Joliet => &mut self.joliet,
+        }
+    }
 }
 
 /// Lays out `root`.
@@ -132,8 +155,14 @@ pub(crate) fn plan<'t>(root: &'t DirNode, opts: &Options<'_>) -> Result<Plan<'t>
 
     // Pass 1: measure.
     let zero = Places {
-        dir_sector: [vec![0; dirs.len()], vec![0; dirs.len()]],
-        dir_size: [vec![0; dirs.len()], vec![0; dirs.len()]],
+        primary: DirPlaces {
+            sector: vec![0; dirs.len()],
+            size: vec![0; dirs.len()],
+        },
+        joliet: DirPlaces {
+            sector: vec![0; dirs.len()],
+            size: vec![0; dirs.len()],
+        },
         file_sector: vec![0; files.len()],
     };
     let mut ce = Continuations::new(0);
@@ -163,14 +192,14 @@ pub(crate) fn plan<'t>(root: &'t DirNode, opts: &Options<'_>) -> Result<Plan<'t>
     let j_l = alloc.take(j_pt);
     let j_m = alloc.take(j_pt);
     let mut places = zero;
-    for (t, (names, measured)) in [(&primary, &p_dirs), (&joliet, &j_dirs)]
-        .into_iter()
-        .enumerate()
-    {
+    for (t, names, measured) in [
+        (Tree::Primary, &primary, &p_dirs),
+        (Tree::Joliet, &joliet, &j_dirs),
+    ] {
         for &d in &names.order {
             let len = measured.get(d).map_or(0, |b| b.len() as u64);
-            set(&mut places.dir_sector[t], d, sector(alloc.take(len))?);
-            set(&mut places.dir_size[t], d, len as u32);
+            set(&mut places.dirs_mut(t).sector, d, sector(alloc.take(len))?);
+            set(&mut places.dirs_mut(t).size, d, len as u32);
         }
     }
     let ce_base = alloc.take(ce_sectors * SECTOR as u64);
@@ -211,19 +240,19 @@ pub(crate) fn plan<'t>(root: &'t DirNode, opts: &Options<'_>) -> Result<Plan<'t>
     )?;
 
     let mut head = vec![0u8; 16 * SECTOR];
-    for (t, l, m) in [(0, p_l, p_m), (1, j_l, j_m)] {
+    for (t, l, m) in [(Tree::Primary, p_l, p_m), (Tree::Joliet, j_l, j_m)] {
         let root_record = dir_record(
             &Record {
                 ident: &[0],
-                extent: places.dir_sector[t].first().copied().unwrap_or(0),
-                size: places.dir_size[t].first().copied().unwrap_or(0),
+                extent: places.dirs(t).sector.first().copied().unwrap_or(0),
+                size: places.dirs(t).size.first().copied().unwrap_or(0),
                 date: record_date(root.mtime),
                 flags: FLAG_DIR,
             },
             &[],
         )
         .ok_or_else(internal)?;
-        let (volume_id, application_id) = if t == 0 {
+        let (volume_id, application_id) = if t == Tree::Primary {
             (
                 opts.label.as_bytes().to_vec(),
                 APPLICATION.as_bytes().to_vec(),
@@ -232,11 +261,11 @@ pub(crate) fn plan<'t>(root: &'t DirNode, opts: &Options<'_>) -> Result<Plan<'t>
             (ucs2(opts.label, 16), ucs2(APPLICATION, 64))
         };
         head.extend(volume_descriptor(&Volume {
-            kind: if t == 0 { 1 } else { 2 },
+            kind: if t == Tree::Primary { 1 } else { 2 },
             volume_id: &volume_id,
             application_id: &application_id,
             space_sectors: total_sectors,
-            path_table_size: u32::try_from(if t == 0 { p_pt } else { j_pt })
+            path_table_size: u32::try_from(if t == Tree::Primary { p_pt } else { j_pt })
                 .map_err(|_| too_many())?,
             path_table_l: sector(l)?,
             path_table_m: sector(m)?,
@@ -245,14 +274,14 @@ pub(crate) fn plan<'t>(root: &'t DirNode, opts: &Options<'_>) -> Result<Plan<'t>
         }));
     }
     head.extend(terminator());
-    for (t, names) in [(0, &primary), (1, &joliet)] {
+    for (t, names) in [(Tree::Primary, &primary), (Tree::Joliet, &joliet)] {
         for big in [false, true] {
             let mut table = Vec::new();
             for &d in &names.order {
                 let ident = names.ident.get(d).ok_or_else(internal)?;
                 let parent = dirs.get(d).map(|x| x.parent).ok_or_else(internal)?;
                 let parent_number = names.number.get(parent).copied().ok_or_else(internal)?;
-                let at = places.dir_sector[t].get(d).copied().ok_or_else(internal)?;
+                let at = places.dirs(t).sector.get(d).copied().ok_or_else(internal)?;
                 table.extend(path_record(ident, at, parent_number, big));
             }
             pad_to_sector(&mut table);
@@ -449,14 +478,10 @@ fn directories(
     ce: &mut Continuations,
     opts: &Options<'_>,
 ) -> Result<Vec<Vec<u8>>, CdError> {
-    let t = match tree {
-        Tree::Primary => 0,
-        Tree::Joliet => 1,
-    };
     let dir_at = |d: usize| -> (u32, u32) {
         (
-            places.dir_sector[t].get(d).copied().unwrap_or(0),
-            places.dir_size[t].get(d).copied().unwrap_or(0),
+            places.dirs(tree).sector.get(d).copied().unwrap_or(0),
+            places.dirs(tree).size.get(d).copied().unwrap_or(0),
         )
     };
     let dir_posix = |d: usize| Posix {

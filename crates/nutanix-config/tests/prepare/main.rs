@@ -2,6 +2,14 @@
 //! interpolation, secrets, the schema against the Go plugin's, and the template files under
 //! tests/templates/.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod boot;
 mod helpers;
 mod interpolation;

@@ -80,9 +80,9 @@ pub struct Host {
 }
 
 impl Host {
-    /// UUID, empty if Prism sent none.
-    pub fn uuid(&self) -> &str {
-        self.metadata.uuid.as_deref().unwrap_or_default()
+    /// UUID; `None` when Prism answered without one (the caller says which entity lacked it).
+    pub fn uuid(&self) -> Option<&str> {
+        self.metadata.uuid.as_deref().filter(|u| !u.is_empty())
     }
 
     /// The cluster of the host, wherever Prism put it.

@@ -59,9 +59,9 @@ pub struct OvaChecksum {
 }
 
 impl OvaEntity {
-    /// UUID, empty if Prism sent none.
-    pub fn uuid(&self) -> &str {
-        self.metadata.uuid.as_deref().unwrap_or_default()
+    /// UUID; `None` when Prism answered without one (the caller says which entity lacked it).
+    pub fn uuid(&self) -> Option<&str> {
+        self.metadata.uuid.as_deref().filter(|u| !u.is_empty())
     }
 
     /// Name from `info`, else from `metadata`.
@@ -126,7 +126,7 @@ mod tests {
     #[test]
     fn contract_entity_parses() {
         let ova: OvaEntity = serde_json::from_str(ENTITY).unwrap();
-        assert_eq!(ova.uuid(), "ova-1");
+        assert_eq!(ova.uuid(), Some("ova-1"));
         assert_eq!(ova.name(), "golden");
         assert_eq!(ova.parent_vm_uuid(), Some("vm-1"));
         assert_eq!(
@@ -160,7 +160,7 @@ mod tests {
         assert_eq!(ova.size_bytes(), None);
         assert_eq!(ova.name(), "m");
         let ova: OvaEntity = serde_json::from_str(r#"{}"#).unwrap();
-        assert_eq!(ova.uuid(), "");
+        assert_eq!(ova.uuid(), None);
     }
 
     #[test]

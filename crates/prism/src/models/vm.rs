@@ -358,9 +358,9 @@ pub struct Vm {
 }
 
 impl Vm {
-    /// UUID, empty if Prism sent none.
-    pub fn uuid(&self) -> &str {
-        self.metadata.uuid.as_deref().unwrap_or_default()
+    /// UUID; `None` when Prism answered without one (the caller says which entity lacked it).
+    pub fn uuid(&self) -> Option<&str> {
+        self.metadata.uuid.as_deref().filter(|u| !u.is_empty())
     }
 
     /// Observed power state.

@@ -16,6 +16,7 @@ use crate::client::PrismClient;
 use crate::error::PrismError;
 use crate::models::{Image, Vm, VmIntentInput};
 use crate::ops::images::NewImage;
+use crate::ops::new_vm::NewVm;
 use crate::transport::Retry;
 
 /// A create Prism accepted: the new entity's UUID and the task that is creating it.
@@ -28,8 +29,17 @@ pub struct Accepted {
 }
 
 impl PrismClient {
-    /// `POST /vms` without waiting for the task. Sent once (see [`crate::transport`]).
-    pub async fn submit_vm(&self, input: &VmIntentInput) -> Result<Accepted, PrismError> {
+    /// `POST /vms` of `new` as VM `uuid`, without waiting for the task. Sent once (see
+    /// [`crate::transport`]).
+    pub async fn submit_vm(&self, new: &NewVm, uuid: &str) -> Result<Accepted, PrismError> {
+        self.submit_vm_body(&new.to_v3(uuid)).await
+    }
+
+    /// `POST /vms` of a v3 body as is: the one place a VM create is sent.
+    pub(crate) async fn submit_vm_body(
+        &self,
+        input: &VmIntentInput,
+    ) -> Result<Accepted, PrismError> {
         let op = format!("create VM '{}'", input.spec.name);
         let created: Vm = self
             .call(&op, Method::POST, &["vms"], Some(input), Retry::CreateOnce)
@@ -61,8 +71,7 @@ impl PrismClient {
             )
             .await?;
         // A new image with this name exists now: forget memoised lookups of the name.
-        let prefix = format!("{}\u{0}", new.name);
-        self.memo(|m| m.images.retain(|k, _| !k.starts_with(&prefix)));
+        self.forget_image_name(&new.name);
         let accepted = accepted(&op, created.metadata.uuid.clone(), created.task_uuid())?;
         tracing::info!(image = %accepted.uuid, name = %new.name, task = %accepted.task_uuid, "image create accepted");
         Ok(accepted)

@@ -78,9 +78,10 @@ impl PrismClient {
                 (Some(want), Some(have)) => want == have,
                 _ => true,
             })
-            .flat_map(|h| {
-                h.status.resources.gpu_list.iter().map(|gpu| GpuMatch {
-                    host_uuid: h.uuid().to_string(),
+            .filter_map(|h| Some((h, h.uuid()?)))
+            .flat_map(|(h, host_uuid)| {
+                h.status.resources.gpu_list.iter().map(move |gpu| GpuMatch {
+                    host_uuid: host_uuid.to_string(),
                     cluster_uuid: h.cluster_uuid().map(str::to_string),
                     gpu: gpu.clone(),
                 })

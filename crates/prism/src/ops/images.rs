@@ -146,7 +146,7 @@ impl PrismClient {
         Ok(image)
     }
 
-    fn forget_image_name(&self, name: &str) {
+    pub(crate) fn forget_image_name(&self, name: &str) {
         let prefix = format!("{name}\u{0}");
         self.memo(|m| m.images.retain(|k, _| !k.starts_with(&prefix)));
     }
@@ -156,39 +156,17 @@ impl PrismClient {
     /// The POST is sent once (see [`crate::transport`]): if the connection drops after
     /// sending, [`PrismError::CreateOutcomeUnknown`] tells the caller to check by name.
     pub async fn create_image(&self, new: &NewImage, wait: &Wait) -> Result<Image, PrismError> {
+        let accepted = self.submit_image(new, None).await?;
         let op = format!("create image '{}'", new.name);
-        let created: Image = self
-            .call(
-                &op,
-                Method::POST,
-                &["images"],
-                Some(&new.to_intent()),
-                Retry::CreateOnce,
-            )
-            .await?;
-        self.forget_image_name(&new.name);
-        let uuid = created
-            .metadata
-            .uuid
-            .clone()
-            .ok_or(PrismError::MissingField {
-                op: op.clone(),
-                field: "metadata.uuid",
-            })?;
-        let task = created.task_uuid().ok_or(PrismError::MissingField {
-            op: op.clone(),
-            field: "status.execution_context.task_uuid",
-        })?;
-        tracing::info!(image = %uuid, name = %new.name, task, "image create accepted");
-        self.wait_task_with(task, &op, wait).await?;
-        self.get_image(&uuid).await
+        self.wait_task_with(&accepted.task_uuid, &op, wait).await?;
+        self.get_image(&accepted.uuid).await
     }
 
     /// Deletes an image and waits for the deletion task. An image that is already gone
     /// (HTTP 404) counts as deleted, so cleanup can be repeated safely.
     pub async fn delete_image(&self, uuid: &str, wait: &Wait) -> Result<(), PrismError> {
         let op = format!("delete image {uuid}");
-        self.memo(|m| m.images.retain(|_, i| i.uuid() != uuid));
+        self.memo(|m| m.images.retain(|_, i| i.uuid() != Some(uuid)));
         self.delete_entity(&op, &["images", uuid], wait).await
     }
 

@@ -6,6 +6,7 @@ pub mod categories;
 pub mod clusters;
 pub mod hosts;
 pub mod images;
+pub mod new_vm;
 pub mod ovas;
 pub mod projects;
 pub mod subnets;

@@ -60,16 +60,17 @@ pub struct Ova {
     pub creation_time: Option<String>,
 }
 
-impl From<&OvaEntity> for Ova {
-    fn from(e: &OvaEntity) -> Self {
-        Self {
-            uuid: e.uuid().to_string(),
+impl Ova {
+    /// The OVA an entity describes; `None` without a UUID (nothing could refer to it).
+    fn of(e: &OvaEntity) -> Option<Self> {
+        Some(Self {
+            uuid: e.uuid()?.to_string(),
             name: e.name().to_string(),
             parent_vm_uuid: e.parent_vm_uuid().map(str::to_string),
             checksum: e.checksum(),
             size_bytes: e.size_bytes(),
             creation_time: e.metadata.creation_time.clone(),
-        }
+        })
     }
 }
 
@@ -160,7 +161,7 @@ impl PrismClient {
         let found = self
             .find_exact(&lookup_spec(), name, |_: &OvaEntity| true)
             .await?;
-        Ok(found.iter().map(Ova::from).collect())
+        Ok(found.iter().filter_map(Ova::of).collect())
     }
 
     /// The newest OVA named `name` whose parent VM is `vm_uuid` (`None` when there is none).
@@ -174,7 +175,10 @@ impl PrismClient {
         let entity: OvaEntity = self
             .get_json(&format!("get OVA {uuid}"), &["ovas", uuid])
             .await?;
-        Ok(Ova::from(&entity))
+        Ova::of(&entity).ok_or_else(|| PrismError::MissingField {
+            op: format!("get OVA {uuid}"),
+            field: "metadata.uuid",
+        })
     }
 
     /// Streams `GET /ovas/{uuid}/file` (the `.ova` tar) into `dest` with the guarantees of

@@ -290,7 +290,7 @@ mod tests {
         let client = PrismClient::new(crate::ClientConfig::new(
             "pc.example",
             9440,
-            crate::Auth::from_username_password("u", "p"),
+            crate::Auth::basic("u", "p"),
         ))
         .unwrap();
         let url = client.templates_page_url(&odata::equals("templateName", "O'Neil & co"), 2, 50);

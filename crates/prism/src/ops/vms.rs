@@ -20,25 +20,10 @@ impl PrismClient {
     /// Sent once (see [`crate::transport`]): a connection lost after sending gives
     /// [`PrismError::CreateOutcomeUnknown`], never a blind second POST.
     pub async fn create_vm(&self, input: &VmIntentInput, wait: &Wait) -> Result<Vm, PrismError> {
+        let accepted = self.submit_vm_body(input).await?;
         let op = format!("create VM '{}'", input.spec.name);
-        let created: Vm = self
-            .call(&op, Method::POST, &["vms"], Some(input), Retry::CreateOnce)
-            .await?;
-        let uuid = created
-            .metadata
-            .uuid
-            .clone()
-            .ok_or(PrismError::MissingField {
-                op: op.clone(),
-                field: "metadata.uuid",
-            })?;
-        let task = created.task_uuid().ok_or(PrismError::MissingField {
-            op: op.clone(),
-            field: "status.execution_context.task_uuid",
-        })?;
-        tracing::info!(vm = %uuid, name = %input.spec.name, task, "VM create accepted");
-        self.wait_task_with(task, &op, wait).await?;
-        self.get_vm(&uuid).await
+        self.wait_task_with(&accepted.task_uuid, &op, wait).await?;
+        self.get_vm(&accepted.uuid).await
     }
 
     /// Read-modify-write of a VM spec: GET, apply `modify`, PUT with the `spec_version` that

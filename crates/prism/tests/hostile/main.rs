@@ -5,6 +5,14 @@
 //! Deadlines are made small through the client config; the timeouts around each call are hang
 //! guards only (a call that needs them has hung), not performance claims.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod server;
 
 use std::future::Future;
@@ -351,11 +359,7 @@ async fn an_empty_object_for_a_list_is_not_not_found() {
 #[tokio::test]
 async fn a_401_names_the_credential_options_and_is_not_retried() {
     let server = Hostile::http(|_| Reply::Json(401, String::new())).await;
-    let basic = PrismClient::new(config(
-        &server.base(),
-        Auth::from_username_password("admin", "wrong"),
-    ))
-    .unwrap();
+    let basic = PrismClient::new(config(&server.base(), Auth::basic("admin", "wrong"))).unwrap();
     let text = list_error(&basic).await.to_string();
     assert!(
         text.contains("nutanix_username") && text.contains("nutanix_password"),

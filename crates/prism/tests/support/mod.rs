@@ -28,8 +28,7 @@ pub fn fast_retry() -> RetryPolicy {
 }
 
 pub fn config_for(base: &str, user: &str, password: &str) -> ClientConfig {
-    let mut config =
-        ClientConfig::from_base_url(base, Auth::from_username_password(user, password)).unwrap();
+    let mut config = ClientConfig::from_base_url(base, Auth::basic(user, password)).unwrap();
     config.retry = fast_retry();
     config.use_env_proxy = false;
     config

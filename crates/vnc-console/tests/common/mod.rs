@@ -85,7 +85,7 @@ pub fn target(sim: &SimHandle, vm: &str, cluster: &str, transports: &[Transport]
     let mut t = ConsoleTarget::new(
         addr.ip().to_string(),
         addr.port(),
-        Auth::from_username_password("admin", "secret"),
+        Auth::basic("admin", "secret"),
         vm,
         Some(cluster.to_string()),
     );
