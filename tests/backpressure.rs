@@ -324,7 +324,8 @@ fn a_client_that_takes_no_replies_cannot_grow_the_plugin() {
     });
     let client = Client { wr, shared };
 
-    // Broker stream 0: open, name it, expect the id echoed (research: the SDK's muxBroker).
+    // Broker stream 0: open, name it, expect the id echoed (docs/design/plugin-protocol.md, 'The
+    // stream broker').
     client.wr.send(&header(WINDOW_UPDATE, SYN, ROOT, 0));
     assert_eq!(client.send_within_window(&0u32.to_le_bytes()), 4);
     assert!(

@@ -476,7 +476,8 @@ func testDestroyFails(t *testing.T, enc encoding) {
 	within(t, rpcTimeout, "Artifact.Destroy", func() { derr = art.Destroy() })
 	if goReference() {
 		// The Go SDK's ArtifactServer puts a *BasicError into a reply of type error, which its
-		// own client cannot decode: a Go plugin cannot hand Packer this text (research §5.4).
+		// own client cannot decode: a Go plugin cannot hand Packer this text
+		// (docs/design/plugin-protocol.md, 'Errors and BasicError').
 		if derr == nil || !strings.Contains(derr.Error(), "is not assignable to type error") {
 			t.Errorf("Go reference: Artifact.Destroy error = %v, want the SDK's decode error", derr)
 		}

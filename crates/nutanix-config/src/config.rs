@@ -1,6 +1,7 @@
 //! Every option of the builder, declared once (see [`crate::decl`]). Field names are the template
 //! option names; the Go plugin's names, types, defaults and block structure are kept exactly
-//! (research/nutanix-go-plugin.md §1, the v1.3 spec in vectors/nutanix-spec.model.json), and the
+//! (docs/design/plugin-protocol.md, 'The spec model JSON': the Go plugin's v1.3 spec in
+//! packer-schema's testdata/shared/nutanix-spec.model.json), and the
 //! options we add are marked "ours".
 //!
 //! Defaults written here apply when an option is absent, null, or a zero value (Go cannot tell

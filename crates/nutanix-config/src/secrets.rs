@@ -1,6 +1,6 @@
 //! Secrets in a configuration, and scrubbing them from text before it reaches a log line or the UI.
 //! Packer has no protocol message to tell core about a plugin's secrets, so the plugin must redact
-//! its own output (research/packer-configspec-describe-install.md §3.5).
+//! its own output (docs/design/plugin-protocol.md, 'Secrets and redaction').
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;

@@ -184,8 +184,8 @@ mod tests {
         out
     }
 
-    // Byte vectors captured from real Go hashicorp/yamux v0.1.1 (research packer-rpc-transport.md §3.4,
-    // §3.5, §4).
+    // Byte vectors captured from real Go hashicorp/yamux v0.1.1 (docs/design/plugin-protocol.md,
+    // 'Ping and GoAway', 'A captured session start', 'The stream broker').
     #[test]
     fn go_vectors_decode_and_encode() {
         let cases = [

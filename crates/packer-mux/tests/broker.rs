@@ -1,4 +1,5 @@
-//! The SDK mux broker on top of our sessions: dial/accept, the exact frames of research §3.5 and §4,
+//! The SDK mux broker on top of our sessions: dial/accept, the exact Go frames of
+//! docs/design/plugin-protocol.md ('A captured session start', 'The stream broker'),
 //! bad acks and the 5 s windows (real time: tokio's paused clock needs the `test-util` feature,
 //! which the workspace does not enable).
 
@@ -76,7 +77,7 @@ async fn ids_start_at_one_and_dial_meets_accept() {
 
 #[tokio::test]
 async fn packer_dialing_the_root_stream_sees_the_go_frames() {
-    // Research §3.5, Packer's side played byte by byte.
+    // plugin-protocol.md, 'A captured session start': Packer's side played byte by byte.
     let (mut packer, plugin) = raw_plugin();
     packer.send(&hex("00 01 0001 00000001 00000000")).await;
     packer
@@ -105,7 +106,8 @@ async fn packer_dialing_the_root_stream_sees_the_go_frames() {
 
 #[tokio::test]
 async fn plugin_dialing_a_packer_id_sends_the_go_frames() {
-    // Research §4: the plugin dials Packer-allocated broker id 1 on yamux stream 2.
+    // plugin-protocol.md, 'The stream broker': the plugin dials Packer-allocated broker id 1 on
+    // yamux stream 2.
     let (mut packer, plugin) = raw_plugin();
     let dialer = tokio::spawn(async move { plugin.dial(1).await });
     assert_eq!(

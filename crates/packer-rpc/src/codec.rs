@@ -2,8 +2,8 @@
 //!
 //! A request is two msgpack values back to back, `rpc.Request{ServiceMethod, Seq}` then the
 //! argument; a response is `rpc.Response{ServiceMethod, Seq, Error}` then the reply. There is no
-//! length prefix and no envelope (research packer-rpc-transport.md §5.2). Every message carries a
-//! body: nil (`c0`) for "no value" and an empty map (`80`, Go's `invalidRequest`) on errors.
+//! length prefix and no envelope (docs/design/plugin-protocol.md, 'Framing'). Every message carries
+//! a body: nil (`c0`) for "no value" and an empty map (`80`, Go's `invalidRequest`) on errors.
 
 use bytes::{Buf, BytesMut};
 use rmpv::Value;

@@ -10,8 +10,9 @@
 //! - [`services`]: one module per Packer interface, with the traits a builder implements.
 //! - [`serve_builder`]: the whole `start builder` flow on top of `packer-mux`.
 //!
-//! Everything on the wire follows research/packer-rpc-transport.md §5–§6, checked against the
-//! packer-plugin-sdk v0.6.10 sources. Nothing here writes to stdout except the handshake line.
+//! Everything on the wire follows docs/design/plugin-protocol.md ('net/rpc over msgpack',
+//! 'Services'), checked against the packer-plugin-sdk v0.6.10 sources. Nothing here writes to
+//! stdout except the handshake line.
 
 #![warn(missing_docs)]
 

@@ -1,12 +1,12 @@
 //! Decoding of the cty JSON (`{"value": ..., "type": ...}`) Packer sends as the HCL2 body in Prepare.
 //!
-//! Packer marshals the decoded body with `ctyjson.Marshal(v, cty.DynamicPseudoType)` (research
-//! packer-configspec-describe-install.md §3.2). We turn it into plain JSON and check each value
-//! against its type the way go-cty's unmarshaler does (`cty/json/unmarshal.go`): nulls fit any
-//! type; numbers may also arrive as numeric strings and strings as numbers or bools; objects
-//! reject unknown attributes and get `null` for missing ones; nested `"dynamic"` values are
-//! themselves `{"value","type"}` wrappers. Unknown values never appear: Packer replaced them with
-//! placeholders before sending.
+//! Packer marshals the decoded body with `ctyjson.Marshal(v, cty.DynamicPseudoType)`
+//! (docs/design/plugin-protocol.md, 'HCL2 templates' and 'cty JSON'). We turn it into plain JSON
+//! and check each value against its type the way go-cty's unmarshaler does
+//! (`cty/json/unmarshal.go`): nulls fit any type; numbers may also arrive as numeric strings and
+//! strings as numbers or bools; objects reject unknown attributes and get `null` for missing ones;
+//! nested `"dynamic"` values are themselves `{"value","type"}` wrappers. Unknown values never
+//! appear: Packer replaced them with placeholders before sending.
 
 use serde_json::{Map, Number, Value};
 

@@ -1,12 +1,12 @@
 //! Gob encodings Packer reads from a plugin: the HCL2 `ObjectSpec` (ConfigSpec without `--protobuf`)
 //! and `CommandFinished` (the exit status of every `Communicator.Start`).
 //!
-//! The spec stream uses a canonical layout that Go's decoder accepts (research
-//! packer-rpc-transport.md §7.3, reference/gobref.py): every type definition first, each in its own
-//! message, with fixed ids, then one message holding the whole map. Go's own encoder interleaves
-//! definitions with the value and numbers types per process, so its bytes are not reproducible;
-//! this layout is, which makes it testable. Each `cty.Type` inside is the nested stream Go's
-//! `cty.Type.GobEncode` produces, byte for byte (see `cty`).
+//! The spec stream uses a canonical layout that Go's decoder accepts
+//! (docs/design/plugin-protocol.md, 'Gob: the canonical layout'): every type definition first, each
+//! in its own message, with fixed ids, then one message holding the whole map. Go's own encoder
+//! interleaves definitions with the value and numbers types per process, so its bytes are not
+//! reproducible; this layout is, which makes it testable. Each `cty.Type` inside is the nested
+//! stream Go's `cty.Type.GobEncode` produces, byte for byte (see `cty`).
 
 mod cty;
 pub(crate) mod typedef;
@@ -172,7 +172,7 @@ const ID_COMMAND_FINISHED: i64 = 65;
 
 /// Encodes the SDK's `CommandFinished{ExitStatus int}`: the struct definition, then the value.
 /// Packer reads it from the response stream of `Communicator.Start`; it is byte-identical to Go's
-/// fresh-encoder output (research packer-rpc-transport.md §6.5).
+/// fresh-encoder output (docs/design/plugin-protocol.md, 'CommandFinished (gob)').
 pub fn encode_command_finished(exit_status: i64) -> Vec<u8> {
     let mut out = Vec::new();
     put_message(

@@ -1,4 +1,5 @@
-//! The spec-as-JSON data model of the research notes and vectors (`nutanix-spec.model.json`):
+//! The spec-as-JSON data model of our golden vectors (`testdata/shared/nutanix-spec.model.json`;
+//! docs/design/plugin-protocol.md, 'The spec model JSON'):
 //! key → `["attr", name, ctyType, required]` | `["block", typeName, nested, required]` |
 //! `["blocklist", typeName, nested, min, max]`, with cty types in go-cty's JSON type syntax.
 //!

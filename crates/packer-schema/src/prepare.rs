@@ -1,9 +1,9 @@
 //! What `Builder.Prepare` hands a builder, after the transport has decoded it.
 //!
-//! Packer sends two shapes (research/packer-configspec-describe-install.md §3): for HCL2 templates a map
-//! of string-valued `packer_*` variables plus the body as cty JSON; for legacy JSON templates the raw
-//! template object plus a map of `packer_*` values (bools, user variables, template path). The
-//! transport turns either into a [`PrepareInput`] so the builder sees one shape.
+//! Packer sends two shapes (docs/design/plugin-protocol.md, 'Prepare inputs'): for HCL2 templates a
+//! map of string-valued `packer_*` variables plus the body as cty JSON; for legacy JSON templates
+//! the raw template object plus a map of `packer_*` values (bools, user variables, template path).
+//! The transport turns either into a [`PrepareInput`] so the builder sees one shape.
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,5 @@
-//! cty JSON decoding against what Packer really sends (shared/vectors/prepare) and go-cty's
-//! unmarshal rules.
+//! cty JSON decoding against what Packer really sends (testdata/shared/sample.cty.json) and
+//! go-cty's unmarshal rules.
 
 // Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
 #![allow(

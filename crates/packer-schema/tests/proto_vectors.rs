@@ -51,8 +51,9 @@ fn small_specs_are_byte_identical_to_go() {
 }
 
 #[test]
-fn transport_research_examples_match() {
-    // research packer-rpc-transport.md §7.1 (python-protobuf from the real .proto).
+fn python_protobuf_examples_match() {
+    // Bytes python-protobuf wrote from the SDK's hcl_spec.proto (docs/design/plugin-protocol.md,
+    // 'Protobuf spec').
     let mut required = ObjectSpec::new().attr("foo", CtyType::String);
     if let Some(Spec::Attr(a)) = required.0.get_mut("foo") {
         a.required = true;

@@ -379,7 +379,7 @@ mod tests {
 
     #[test]
     fn v4_error_bodies_become_api_errors_quoting_code_and_message() {
-        // Contract §7.
+        // docs/design/prism-v3.md, 'v4 errors'.
         let body = br#"{"$objectType":"vmm.v4.content.CreateTemplateApiResponse","data":{
             "$objectType":"vmm.v4.error.ErrorResponse","error":[{"$objectType":
             "vmm.v4.error.AppMessage","code":"VMM-30100","message":"VM not found",

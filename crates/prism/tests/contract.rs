@@ -1,7 +1,7 @@
 //! Contract tests: our request models serialise to the v3 shapes recorded in
-//! shared/research/nutanix-go-plugin.md §2.2–§3 (bodies the Go plugin sends, field names from
-//! prism-go-client v0.5.5 / terraform-provider-nutanix client/v3). The expected JSON below is
-//! copied from those notes, not produced by this crate.
+//! docs/design/prism-v3.md (bodies the Go plugin v1.2.1 sends, field names from prism-go-client
+//! v0.5.5 / terraform-provider-nutanix client/v3). The expected JSON below is written from those
+//! sources, not produced by this crate.
 
 // Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
 #![allow(
@@ -22,8 +22,8 @@ fn to_json<T: serde::Serialize>(v: &T) -> Value {
 }
 
 #[test]
-fn vm_create_body_matches_research_2_2_step_3() {
-    // research §2.2, step 3 `Create`: the POST /vms body (with the Linux cloud-init variant).
+fn vm_create_body_matches_the_go_plugins() {
+    // prism-v3.md, 'Creating a VM': the POST /vms body (with the Linux cloud-init variant).
     let expected = json!({
         "metadata": {"kind": "vm",
             "use_categories_mapping": true, "categories_mapping": {"Env": ["Dev"]},
@@ -154,8 +154,9 @@ fn vm_create_body_matches_research_2_2_step_3() {
 }
 
 #[test]
-fn sysprep_variant_matches_research() {
-    // research §2.2: Windows: {"sysprep":{"install_type":"FRESH","unattend_xml":"<base64>"}}
+fn sysprep_variant_matches_the_go_plugins() {
+    // prism-v3.md, 'Creating a VM', for Windows:
+    // {"sysprep":{"install_type":"FRESH","unattend_xml":"<base64>"}}
     let g = GuestCustomization {
         sysprep: Some(Sysprep {
             install_type: Some(SysprepInstallType::Fresh),
@@ -171,8 +172,8 @@ fn sysprep_variant_matches_research() {
 }
 
 #[test]
-fn image_from_uri_matches_research() {
-    // research §2.2 step 2, `CreateImageURL` body.
+fn image_from_uri_matches_the_go_plugins() {
+    // prism-v3.md, 'Images': the Go plugin's `CreateImageURL` body.
     let expected = json!({"metadata": {"kind": "image"},
         "spec": {"name": "jammy.img", "description": "added by Packer",
             "resources": {"image_type": "DISK_IMAGE", "source_uri": "https://example.test/jammy.img",
@@ -196,8 +197,8 @@ fn image_from_uri_matches_research() {
 }
 
 #[test]
-fn empty_image_for_upload_matches_research() {
-    // research §2.2 step 1, the POST /images before PUT /images/{uuid}/file.
+fn empty_image_for_upload_matches_the_go_plugins() {
+    // prism-v3.md, 'Images': the POST /images before PUT /images/{uuid}/file.
     let expected = json!({"metadata": {"kind": "image"},
         "spec": {"name": "packer123.iso", "description": "added by Packer",
             "resources": {"image_type": "ISO_IMAGE",
@@ -214,8 +215,8 @@ fn empty_image_for_upload_matches_research() {
 }
 
 #[test]
-fn image_from_vm_disk_matches_research() {
-    // research §2.2 step 10, `SaveVMDisk` body.
+fn image_from_vm_disk_matches_the_go_plugins() {
+    // prism-v3.md, 'Images': the Go plugin's `SaveVMDisk` body.
     let expected = json!({"metadata": {"kind": "image", "categories": {"OSType": "ubuntu-22.04"}},
         "spec": {"name": "img-disk2", "description": "built by Packer",
             "resources": {"image_type": "DISK_IMAGE",
@@ -234,8 +235,9 @@ fn image_from_vm_disk_matches_research() {
 }
 
 #[test]
-fn list_request_matches_research_3_4() {
-    // research §3.4: POST /{kind}s/list {"kind","filter","length","offset"}.
+fn list_request_matches_the_v3_list_body() {
+    // prism-v3.md, 'Lists and FIQL filters':
+    // POST /{kind}s/list {"kind","filter","length","offset"}.
     let req = ListRequest {
         kind: "image".into(),
         filter: Some("name==a".into()),
@@ -251,8 +253,9 @@ fn list_request_matches_research_3_4() {
 
 #[test]
 fn power_off_put_keeps_metadata_and_unknown_fields() {
-    // research §2.2 step 8: PUT carries the metadata from GET (incl. spec_version) and the spec
-    // from GET with power_state changed; TPN VMPowerStateMechanism {mechanism} for ACPI/HARD.
+    // prism-v3.md, 'Entities, metadata and spec_version' and 'Power, CD-ROMs and IP addresses':
+    // PUT carries the metadata from GET (incl. spec_version) and the spec from GET with
+    // power_state changed; `power_state_mechanism: {mechanism}` for ACPI/HARD.
     let got = json!({
         "api_version": "3.1",
         "metadata": {"kind": "vm", "uuid": "v-1", "spec_version": 3, "future_meta": 1},
@@ -290,7 +293,7 @@ fn power_off_put_keeps_metadata_and_unknown_fields() {
 
 #[test]
 fn task_response_parses_with_unknown_fields() {
-    // PGC-0.5.5 TasksResponse fields (research §2.4).
+    // prism-go-client v0.5.5 TasksResponse fields (prism-v3.md, 'Tasks').
     let task: Task = serde_json::from_value(json!({
         "status": "FAILED", "uuid": "t-1", "progress_message": "Creating VM",
         "percentage_complete": 40, "operation_type": "kVmCreate",
@@ -319,7 +322,7 @@ fn unknown_enum_values_round_trip() {
 
 #[test]
 fn error_body_top_level_and_nested_forms() {
-    // research §3.3: the v3 error response.
+    // prism-v3.md, 'Errors': the v3 error response.
     let flat = br#"{"api_version":"3.1","code":404,"kind":"vm","message_list":[{"message":"VM x not found","reason":"ENTITY_NOT_FOUND","details":{"uuid":"x"}}],"state":"ERROR"}"#;
     let body = ErrorBody::parse(flat).unwrap();
     assert_eq!(body.code, Some(404));

@@ -1,7 +1,8 @@
 //! The v4 template calls on the wire, against a scripted HTTP server on 127.0.0.1 that records
 //! every request: the headers the simulator's request log does not show (`NTNX-Request-Id`
 //! repeated on a retry and fresh per call, `If-Match` carrying the ETag verbatim), the exact
-//! body of contract §6, and list paging with the decoded OData filter.
+//! create body (docs/design/prism-v3.md, 'Creating a template'), and list paging with the
+//! decoded OData filter.
 
 // Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
 #![allow(
@@ -176,7 +177,7 @@ async fn template_create_sends_the_contract_body_and_repeats_its_request_id_on_r
         assert_eq!(request.target, "/api/vmm/v4.0/content/templates");
         assert!(request.header("authorization").is_some());
         assert_eq!(request.header("content-type"), Some("application/json"));
-        // Contract §6: the body the Go plugin v1.2.1 sends.
+        // prism-v3.md, 'Creating a template': the body the Go plugin v1.2.1 sends.
         let body: Value = serde_json::from_slice(&request.body).unwrap();
         assert_eq!(
             body,

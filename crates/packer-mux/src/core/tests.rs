@@ -77,7 +77,8 @@ fn server_with_stream() -> Core {
 
 #[test]
 fn accept_acks_immediately_with_the_go_bytes() {
-    // Research §3.5: Packer opens stream 1 and sends broker id 0; the plugin ACKs.
+    // plugin-protocol.md, 'A captured session start': Packer opens stream 1 and sends broker id 0;
+    // the plugin ACKs.
     let mut core = Core::new(Mode::Server);
     core.on_frame(syn(1), Bytes::new());
     data(&mut core, 1, &[0, 0, 0, 0]);
@@ -120,7 +121,8 @@ fn syn_on_a_data_frame_opens_a_stream() {
 
 #[test]
 fn open_sends_syn_with_our_parity() {
-    // Research §4: the plugin (server) opens yamux stream 2 with WindowUpdate SYN, delta 0.
+    // plugin-protocol.md, 'The stream broker': the plugin (server) opens yamux stream 2 with
+    // WindowUpdate SYN, delta 0.
     let mut server = Core::new(Mode::Server);
     assert_eq!(server.poll_open(&cx()), Poll::Ready(Ok(2)));
     assert_eq!(drain(&mut server), hex("00 01 0001 00000002 00000000"));

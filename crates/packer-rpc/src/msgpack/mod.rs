@@ -1,5 +1,5 @@
-//! msgpack as ugorji's `MsgpackHandle{WriteExt: true}` writes and reads it (research
-//! packer-rpc-transport.md §5.3).
+//! msgpack as ugorji's `MsgpackHandle{WriteExt: true}` writes and reads it
+//! (docs/design/plugin-protocol.md, 'msgpack value rules').
 //!
 //! Three small jobs, each in its own module:
 //! - [`scan`]: find where one value ends in a byte stream without decoding it (values have no length

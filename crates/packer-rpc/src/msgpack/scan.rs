@@ -162,8 +162,9 @@ mod tests {
     }
 
     #[test]
-    fn scans_research_request_header_and_stops_before_body() {
-        // §5.5: Builder.ConfigSpec request header followed by its nil body.
+    fn scans_captured_request_header_and_stops_before_body() {
+        // docs/design/plugin-protocol.md, 'Captured headers': Builder.ConfigSpec request header
+        // followed by its nil body.
         let msg =
             hex("82ad536572766963654d6574686f64b24275696c6465722e436f6e66696753706563a353657100c0");
         assert_eq!(scan_all(&msg).unwrap(), Some(msg.len() - 1));

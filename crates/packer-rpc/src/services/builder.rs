@@ -1,4 +1,5 @@
-//! The `Builder` service Packer calls on broker stream 0 (research packer-rpc-transport.md §6.2).
+//! The `Builder` service Packer calls on broker stream 0 (docs/design/plugin-protocol.md,
+//! 'Builder').
 
 use std::sync::{Arc, Mutex};
 

@@ -1,5 +1,5 @@
 //! Packer's `Communicator`: the builder's way into the machine, served to Packer's provisioners on
-//! each hook stream (research packer-rpc-transport.md §6.5).
+//! each hook stream (docs/design/plugin-protocol.md, 'Communicator').
 
 use std::sync::Arc;
 

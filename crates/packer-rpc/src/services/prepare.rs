@@ -1,6 +1,6 @@
 //! Decoding `Builder.Prepare`'s `Configs []interface{}` into a [`PrepareInput`] (pure).
 //!
-//! Packer sends two raws (research packer-configspec-describe-install.md §3.2, §3.3):
+//! Packer sends two raws (docs/design/plugin-protocol.md, 'Prepare inputs'):
 //! - HCL2: a map of string `packer_*` values, then **bin** holding the body as cty JSON;
 //! - legacy JSON: the builder's template object (a map), then a map of `packer_*` values with bool
 //!   `packer_debug`/`packer_force`, `packer_user_variables`, `packer_template_path` and

@@ -238,7 +238,8 @@ impl Service for HookService {
     }
 }
 
-/// Research §6.5: Go's gob `CommandFinished` type definition, then the value message.
+/// Go's gob `CommandFinished` type definition, then the value message
+/// (docs/design/plugin-protocol.md, 'CommandFinished (gob)').
 fn command_finished(value_hex: &str) -> Vec<u8> {
     let mut b = hex(
         "2cff810301010f436f6d6d616e6446696e697368656401ff82000101010a457869745374617475730104000000",

@@ -1,5 +1,6 @@
 //! Byte-exact encodings against real ugorji v1.2.6 output (testdata/ugorji-v1.2.6.txt, produced by
-//! testdata/ugorji-gen/main.go) and the captures in research packer-rpc-transport.md §5.5 and §6.
+//! testdata/ugorji-gen/main.go) and the Go captures in docs/design/plugin-protocol.md ('Captured
+//! headers', 'Hook').
 
 use chrono::DateTime;
 use rmpv::Value;
@@ -186,7 +187,7 @@ fn hook_run_args_match_go() {
         &encode_hook_run_args("packer_provision", &data, 200).unwrap(),
     );
 
-    // research §6.3 capture: HookRunArgs{packer_provision, {ID:x}, 2}
+    // plugin-protocol.md, 'Hook', captured: HookRunArgs{packer_provision, {ID:x}, 2}
     let mut data = HookData::new();
     data.insert("ID".into(), Value::from("x"));
     assert_eq!(
@@ -251,7 +252,7 @@ fn dynamic_values_match_go() {
 }
 
 #[test]
-fn headers_match_research_captures() {
+fn headers_match_go_captures() {
     let req = codec::encode_request(
         &RequestHeader {
             service_method: "Builder.Prepare".into(),
@@ -308,7 +309,8 @@ fn headers_match_research_captures() {
 
 #[test]
 fn captured_prepare_request_frames_and_decodes() {
-    // research §6.2: 82 ad"ServiceMethod" af"Builder.Prepare" a3"Seq" 01 | 81 a7"Configs" 92 81
+    // plugin-protocol.md, 'Captured headers':
+    // 82 ad"ServiceMethod" af"Builder.Prepare" a3"Seq" 01 | 81 a7"Configs" 92 81
     // b1"packer_build_name" a1"x" c4 02 7b7d
     let msg = hex(
         "82ad536572766963654d6574686f64af4275696c6465722e50726570617265a353657101\

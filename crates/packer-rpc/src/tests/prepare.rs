@@ -7,7 +7,8 @@ use serde_json::json;
 use super::util::map;
 use crate::services::prepare::{decode_prepare_args, PrepareDecodeError};
 
-/// A copy of shared/vectors/prepare/sample.cty.json (kept in packer-schema, checked against shared/): real cty JSON for sample.pkr.hcl.body.
+/// packer-schema's testdata/shared/sample.cty.json: the real cty JSON Packer sends for a sample
+/// source body (docs/design/plugin-protocol.md, 'Golden vectors in this repository').
 pub(crate) fn sample_cty_json() -> Vec<u8> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),

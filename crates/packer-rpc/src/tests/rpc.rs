@@ -119,8 +119,9 @@ async fn unknown_method_body_is_consumed_and_the_stream_stays_in_step() {
 }
 
 #[tokio::test]
-async fn research_unknown_method_reply_bytes() {
-    // research §5.5: error response to Builder.Nope seq 3, byte for byte.
+async fn unknown_method_reply_bytes_match_go() {
+    // docs/design/plugin-protocol.md, 'Captured headers': the error response to Builder.Nope seq
+    // 3, byte for byte.
     let (peer, ours) = tokio::io::duplex(4096);
     let registry = Registry::new();
     registry.register(

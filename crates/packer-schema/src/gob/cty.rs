@@ -4,7 +4,8 @@
 //! Unlike the spec stream around it, this one reproduces Go's own encoder byte for byte: the same
 //! message split (Go flushes the pending value bytes together with an interface's type definition)
 //! and the type ids a Go process hands out when it encodes `String`, then `List`, then `Map`. The
-//! golden vectors in `shared/vectors/gob/go-cty-types.txt` are therefore comparable byte for byte.
+//! golden vectors in `testdata/shared/go-cty-types.txt` are therefore comparable byte for byte
+//! (docs/design/plugin-protocol.md, 'cty.Type inside gob').
 
 use super::typedef::{gob_encoder_def, struct_def, StructWriter, T_INT, T_INTERFACE, T_UINT};
 use super::wire::{put_bytes, put_int, put_message, put_uint};

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Regenerates testdata/go/*.json (bytes from real Go code) and testdata/reference/*.json (bytes from
-shared/reference/gobref.py). Run at test-writing time only; the Rust tests never call Python or Go.
+gobref.py, the team's Python reference gob encoder, which is not part of this repository; the layout
+it writes is described in docs/design/plugin-protocol.md). Run at test-writing time only; the Rust
+tests never call Python or Go.
 
-    python3 gen.py <path-to-oracle-binary> <path-to-shared/reference>
+    python3 gen.py <path-to-oracle-binary> <directory holding gobref.py>
 
 The oracle is tests/go-oracle (see its README): real encoding/gob, hcldec v2.24.0, the nywilken/go-cty
 v1.13.3 fork Packer pins, and packer-plugin-sdk v0.6.10's gob registrations and protobuf conversion.
@@ -18,7 +20,7 @@ def oracle(mode, payload):
     return r.stdout.decode().split()
 
 # ---------------------------------------------------------------- lone cty types (Go GobEncode)
-# The first six are the order that produced shared/vectors/gob/go-cty-types.txt, so the ids match.
+# The first six are the order that produced testdata/shared/go-cty-types.txt, so the ids match.
 TYPES = ["string", "number", "bool", ["list", "string"], ["map", "string"], ["list", "number"],
          ["list", "bool"], ["map", "number"], ["map", "bool"], ["list", ["list", "number"]],
          ["map", ["list", "bool"]], ["list", ["map", "string"]], ["map", ["map", ["list", "number"]]],
@@ -111,7 +113,8 @@ nutanix = json.load(open(os.path.join(OUT, "shared", "nutanix-spec.model.json"))
 CANON = {n: HAND[n] for n in ["one_attr", "required_attr", "gobref_spec_all", "nested_blocks", "empty_nested", "key_differs_from_name", "empty"]}
 CANON["nutanix"] = nutanix
 os.makedirs(os.path.join(OUT, "reference"), exist_ok=True)
-json.dump({"how": "shared/reference/gobref.py object_spec() over key-sorted specs, with gobref.cty_type replaced "
+json.dump({"how": "the team's reference encoder gobref.py (not in this repository) object_spec() over key-sorted "
+                  "specs, with gobref.cty_type replaced "
                   "by the Go GobEncode bytes of go/cty-types.json (gen/gen.py)",
            "specs": [{"name": n, "model": m, "gob_hex": gobref.object_spec(to_ref(m)).hex()} for n, m in CANON.items()]},
           open(os.path.join(OUT, "reference", "canonical-specs.json"), "w"), indent=1)

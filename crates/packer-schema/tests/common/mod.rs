@@ -60,7 +60,7 @@ pub fn section(rel: &str, prefix: &str) -> Vec<u8> {
     found[0].1.clone()
 }
 
-/// `name hex` lines (reference/gobref-cases.txt and our own Go-produced files).
+/// `name hex` lines (testdata/shared/gobref-cases.txt and our own Go-produced files).
 pub fn named_hex_lines(rel: &str) -> Vec<(String, Vec<u8>)> {
     read_text(rel)
         .lines()

@@ -123,7 +123,7 @@ func main() {
 	}
 	switch os.Args[1] {
 	case "ctytypes": // stdin: JSON array of cty type JSON; stdout: one hex GobEncode per line, in order
-		// Go 1.19 (which produced shared/vectors) handed out user type id 65 first; newer Go starts at
+		// Go 1.19 (which produced testdata/shared) handed out user type id 65 first; newer Go starts at
 		// 64. Type ids are process-global, so burn ids until the next one is 65.
 		type burn0 struct{ A int }
 		var probe bytes.Buffer

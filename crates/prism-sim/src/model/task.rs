@@ -88,7 +88,7 @@ pub(crate) enum Op {
 
 impl Op {
     /// `operation_type` as Prism Central names intentful tasks. GUESS for the OVA and
-    /// template operations (`VmExport` is the contract's guess; the others follow it): no
+    /// template operations (`VmExport` is a guess; the others follow it): no
     /// real Prism Central answer has been seen for them.
     pub fn operation_type(self) -> &'static str {
         match self {
@@ -123,7 +123,7 @@ impl Op {
     }
 
     /// Entity kind the task acts on (its `entity_reference_list` kind). An export names the
-    /// VM, not the OVA it makes (GUESS, per the contract).
+    /// VM, not the OVA it makes (GUESS: docs/design/prism-v3.md, 'Exporting a VM to an OVA').
     pub fn kind(self) -> &'static str {
         match self {
             Op::CreateVm

@@ -118,7 +118,8 @@ pub fn assert_prism_error(r: &Resp, status: u16, reason: &str) {
     assert!(r.body["message_list"][0]["message"].is_string());
 }
 
-/// Asserts the entity metadata fields the research notes list.
+/// Asserts the metadata fields every v3 entity carries (docs/design/prism-v3.md, 'Entities,
+/// metadata and spec_version').
 pub fn assert_metadata(m: &Value, kind: &str) {
     assert_eq!(m["kind"], kind, "{m}");
     assert!(uuid::Uuid::parse_str(m["uuid"].as_str().unwrap()).is_ok());

@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 
 use super::common::*;
 
-/// The VM body from the research notes §2.2 (PGC v0.5.5 field names).
+/// The VM body the Go plugin sends (docs/design/prism-v3.md, 'Creating a VM'; prism-go-client
+/// v0.5.5 field names).
 fn go_plugin_vm_body(name: &str, iso: &str) -> Value {
     json!({"metadata": {"kind": "vm",
       "use_categories_mapping": true, "categories_mapping": {"Environment": ["Dev"]},

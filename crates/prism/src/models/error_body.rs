@@ -206,7 +206,7 @@ fn v4_messages(error: &serde_json::Value) -> Option<Vec<AppMessage>> {
 mod tests {
     use super::*;
 
-    /// Contract §7: the v4 error body of a failed template create.
+    /// docs/design/prism-v3.md, 'v4 errors': the v4 error body of a failed template create.
     const V4_ERROR: &[u8] = br#"{"$objectType":"vmm.v4.content.CreateTemplateApiResponse",
         "data":{"$objectType":"vmm.v4.error.ErrorResponse","error":[{"$objectType":
         "vmm.v4.error.AppMessage","code":"VMM-30100","message":"VM ext id 123 not found",

@@ -114,7 +114,7 @@ impl OvaEntity {
 mod tests {
     use super::*;
 
-    /// Contract §2, with every field.
+    /// docs/design/prism-v3.md, 'The OVA entity', with every field.
     const ENTITY: &str = r#"{"metadata":{"kind":"ova","uuid":"ova-1",
         "creation_time":"2025-03-04T05:06:07Z","last_update_time":"2025-03-04T05:07:00Z",
         "spec_version":0,"categories":{}},"info":{"name":"golden",

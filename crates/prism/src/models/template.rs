@@ -62,7 +62,7 @@ mod tests {
 
     #[test]
     fn list_envelope_of_the_contract_parses() {
-        // Contract §8.
+        // docs/design/prism-v3.md, 'Listing templates'.
         let body = r#"{"data":[{"$objectType":"vmm.v4.content.Template","extId":"t-1",
             "templateName":"golden","templateDescription":"built by Packer",
             "createTime":"2025-01-02T03:04:05Z","updateTime":"2025-01-02T03:04:06Z",

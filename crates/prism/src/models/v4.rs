@@ -81,7 +81,7 @@ mod tests {
 
     #[test]
     fn task_uuid_is_the_part_after_the_last_colon() {
-        // Contract §6: the shape the Go plugin v1.2.1 splits.
+        // docs/design/prism-v3.md, 'Creating a template': the shape the Go plugin v1.2.1 splits.
         assert_eq!(
             task_uuid_of_ext_id("ZXJnb24=:0b7f6a2e-1111-4c1d-8e2f-000000000001"),
             Some("0b7f6a2e-1111-4c1d-8e2f-000000000001")
@@ -101,7 +101,7 @@ mod tests {
 
     #[test]
     fn create_response_envelope_parses() {
-        // Contract §6, the 202 body of POST /content/templates.
+        // prism-v3.md, 'Creating a template': the 202 body of POST /content/templates.
         let body = r#"{"$objectType":"vmm.v4.content.CreateTemplateApiResponse","data":{"$objectType":
             "prism.v4.config.TaskReference","extId":"ZXJnb24=:5d1c0e4f-2222-4a5b-9c6d-00000000000a"},
             "metadata":{"$objectType":"common.v1.response.ApiResponseMetadata","flags":[

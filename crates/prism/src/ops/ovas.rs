@@ -229,7 +229,7 @@ mod tests {
 
     #[test]
     fn export_body_matches_the_contract() {
-        // Contract §1 / research §2.2 step 13.
+        // docs/design/prism-v3.md, 'Exporting a VM to an OVA'.
         let body = serde_json::to_value(ExportRequest {
             name: "golden",
             disk_file_format: OvaDiskFormat::Qcow2,

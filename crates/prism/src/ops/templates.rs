@@ -35,7 +35,8 @@ pub struct NewTemplate {
 }
 
 impl NewTemplate {
-    /// The `POST /content/templates` body (contract §6; the Go plugin's body).
+    /// The `POST /content/templates` body, the Go plugin's (docs/design/prism-v3.md, 'Creating a
+    /// template').
     pub fn to_body(&self) -> serde_json::Value {
         json!({
             "$objectType": "vmm.v4.content.Template",
@@ -271,7 +272,7 @@ mod tests {
 
     #[test]
     fn create_body_matches_the_contract() {
-        // Contract §6 / research §2.2 step 12: the body the Go plugin v1.2.1 sends.
+        // prism-v3.md, 'Creating a template': the body the Go plugin v1.2.1 sends.
         let expected = json!({"$objectType":"vmm.v4.content.Template","templateName":"golden",
             "templateDescription":"built by Packer",
             "templateVersionSpec":{"$objectType":"vmm.v4.content.TemplateVersionSpec",
