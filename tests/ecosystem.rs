@@ -279,13 +279,11 @@ fn generated_data_table_matches_what_prepare_declares() {
 
 /// What the builder page's status table says `packer build` refuses, the template fragment that
 /// asks for it, and the words of the build's refusal.
-const UNSUPPORTED: &[(&str, &str, &str)] = &[
-    (
-        "`vm_nics.skip_ip_assignment`",
-        "communicator = \"none\"",
-        "skip_ip_assignment: not supported",
-    ),
-];
+const UNSUPPORTED: &[(&str, &str, &str)] = &[(
+    "`vm_nics.skip_ip_assignment`",
+    "communicator = \"none\"",
+    "skip_ip_assignment: not supported",
+)];
 
 /// A template for `packer build` that stops at the builder's first step; Prism Central is never
 /// reached (the endpoint is a closed loopback port).

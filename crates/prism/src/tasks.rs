@@ -71,7 +71,7 @@ impl std::fmt::Debug for Wait {
 pub fn judge(task: &Task, task_uuid: &str, purpose: &str) -> Result<bool, PrismError> {
     match &task.status {
         TaskStatus::Succeeded => Ok(true),
-        TaskStatus::Queued | TaskStatus::Running => Ok(false),
+        TaskStatus::Queued | TaskStatus::Running | TaskStatus::Suspended => Ok(false),
         TaskStatus::Failed
         | TaskStatus::Aborted
         | TaskStatus::Cancelled
@@ -225,6 +225,7 @@ mod tests {
         assert!(judge(&task("SUCCEEDED", None), "t-1", "p").unwrap());
         assert!(!judge(&task("QUEUED", None), "t-1", "p").unwrap());
         assert!(!judge(&task("RUNNING", None), "t-1", "p").unwrap());
+        assert!(!judge(&task("SUSPENDED", None), "t-1", "p").unwrap());
         for state in ["FAILED", "ABORTED", "CANCELLED", "INVALID_UUID"] {
             match judge(
                 &task(state, Some("INTERNAL_ERROR: boom")),

@@ -148,6 +148,8 @@ open_enum! {
         Queued = "QUEUED",
         /// Running.
         Running = "RUNNING",
+        /// Paused by Prism (the v3 API document lists it); it resumes, so it is waited for.
+        Suspended = "SUSPENDED",
         /// Done.
         Succeeded = "SUCCEEDED",
         /// Failed; see `error_detail`.
@@ -164,6 +166,6 @@ open_enum! {
 impl TaskStatus {
     /// True while the task may still change state.
     pub fn is_in_progress(&self) -> bool {
-        matches!(self, Self::Queued | Self::Running)
+        matches!(self, Self::Queued | Self::Running | Self::Suspended)
     }
 }
