@@ -10,6 +10,9 @@
 # toolchain module), for a release few people still run. Run it before a release, and after
 # changes to the plugin protocol, describe, or the release assets.
 #
+# With GO_NUTANIX_SRC set (see scripts/build-peers.sh), it also validates the Go plugin's own v1.3.0
+# example, unchanged, with Packer 1.7, 1.11 and 1.16.
+#
 # Usage: scripts/check-packer-1.7.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,4 +47,28 @@ for dir in examples/*/; do
     fi
   done
 done
+
+# With GO_NUTANIX_SRC (a git dir of the Go plugin, as for scripts/build-peers.sh go-nutanix): the
+# Go plugin's own v1.3.0 example, pinned `>= 1.1.9`, validates unchanged with each Packer.
+if [ -n "${GO_NUTANIX_SRC:-}" ]; then
+  example=$(mktemp -d)
+  git --git-dir="$GO_NUTANIX_SRC" archive v1.3.0 example | tar -x -C "$example"
+  vars=(-var nutanix_username=admin -var nutanix_password=example-password -var nutanix_cluster=cluster
+    -var nutanix_subnet=subnet -var nutanix_endpoint=prism.example.com)
+  for v in centos_iso_image_name centos_disk_image_name ubuntu_disk_image_name ubuntu_iso_image_name \
+    windows_2016_iso_image_name virtio_iso_image_name; do vars+=(-var "$v=image-$v"); done
+  for packer in "$packer17" "$(bash scripts/build-peers.sh packer-1.11)" "$(bash scripts/build-peers.sh packer-1.16)"; do
+    fresh=$(mktemp -d)
+    PACKER_PLUGIN_PATH=$fresh HOME=$home bash scripts/install-plugin.sh "$packer" "$binary" >/dev/null
+    if (cd "$example/example" && PACKER_PLUGIN_PATH=$fresh HOME=$home "$packer" validate "${vars[@]}" . >"$home/out" 2>&1); then
+      echo "check-packer-1.7: the Go plugin's v1.3.0 example validates with $("$packer" version | head -n1)"
+    else
+      echo "check-packer-1.7: the Go plugin's v1.3.0 example FAILS with $packer:" >&2
+      cat "$home/out" >&2
+      status=1
+    fi
+    rm -rf "$fresh"
+  done
+  rm -rf "$example"
+fi
 exit $status

@@ -19,7 +19,8 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh scripts/deps/demo.txt
 cargo build --release --locked -p packer-plugin-nutanix
 plugin=$PWD/${CARGO_TARGET_DIR:-target}/release/packer-plugin-nutanix
-read -r packer packer_version < <(bash scripts/find-packer.sh --version)
+found=$(bash scripts/find-packer.sh --version)
+read -r packer packer_version <<<"$found"
 
 work=$(mktemp -d)
 chmod 755 "$work"

@@ -4,7 +4,9 @@
 #   Packer >= 1.10: `packer plugins install --path BINARY github.com/nutanix-cloud-native/nutanix`
 #   Packer 1.7-1.9 (no --path): the layout `packer init` produces, written by hand:
 #       <plugin dir>/github.com/nutanix-cloud-native/nutanix/packer-plugin-nutanix_v<X.Y.Z>_x5.0_<os>_<arch>
-#       and beside it <that name>_SHA256SUM holding the binary's sha256 in hex
+#       and beside it <that name>_SHA256SUM holding the binary's sha256 in hex, plus
+#       <plugin dir>/packer-plugin-nutanix, which is how these Packers find plugins for
+#       templates without required_plugins (legacy JSON)
 #     where <plugin dir> is the last entry of PACKER_PLUGIN_PATH, else ~/.packer.d/plugins, and
 #     X.Y.Z and x5.0 come from the binary's own `describe`.
 #
@@ -44,4 +46,9 @@ cp "$binary" "$dest/$name.tmp"
 chmod 0755 "$dest/$name.tmp"
 mv "$dest/$name.tmp" "$dest/$name"
 sha256sum "$dest/$name" | cut -d' ' -f1 | tr -d '\n' >"$dest/${name}_SHA256SUM"
-echo "Installed plugin $source_addr $plugin_version in \"$dest/$name\" (Packer 1.$minor has no plugins install --path)"
+# Before 1.10, Packer finds plugins for templates without required_plugins (legacy JSON) only as
+# flat packer-plugin-<name> files in the plugin directory.
+cp "$binary" "$plugin_dir/packer-plugin-nutanix.tmp"
+chmod 0755 "$plugin_dir/packer-plugin-nutanix.tmp"
+mv "$plugin_dir/packer-plugin-nutanix.tmp" "$plugin_dir/packer-plugin-nutanix"
+echo "Installed plugin $source_addr $plugin_version in \"$dest/$name\" and, for JSON templates, \"$plugin_dir/packer-plugin-nutanix\" (Packer 1.$minor has no plugins install --path)"
