@@ -6,7 +6,7 @@
 # reproducer stay under fuzz/corpus/ and fuzz/artifacts/ (not committed).
 #
 # Usage: scripts/fuzz.sh [SECONDS (default 60)] [TARGET...]   (`make fuzz`)
-# Environment: CARGO_FUZZ_VERSION (default 0.13.1), installed with cargo install when missing.
+# Environment: CARGO_FUZZ_VERSION (default 0.13.2), installed with cargo install when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +14,7 @@ secs=${1:-60}
 [[ $secs =~ ^[0-9]+$ ]] || { echo "fuzz: SECONDS must be a whole number" >&2; exit 2; }
 shift || true
 if ! cargo fuzz --version >/dev/null 2>&1; then
-  cargo install --locked cargo-fuzz --version "${CARGO_FUZZ_VERSION:-0.13.1}"
+  cargo install --locked cargo-fuzz --version "${CARGO_FUZZ_VERSION:-0.13.2}"
 fi
 
 cd fuzz
