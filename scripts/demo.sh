@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/ensure-deps.sh scripts/deps/demo.txt
 cargo build --release --locked -p packer-plugin-nutanix
-plugin=$PWD/${CARGO_TARGET_DIR:-target}/release/packer-plugin-nutanix
+plugin=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/release/packer-plugin-nutanix
 found=$(bash scripts/find-packer.sh --version)
 read -r packer packer_version <<<"$found"
 
@@ -89,7 +89,7 @@ vars=(-var "nutanix_port=$port" -var "ssh_port=$ssh_port" -var "ssh_username=$(i
 echo
 echo "The file provisioner wrote $work/vm/hello.txt: $(cat "$work/vm/hello.txt")"
 
-section "What the simulator holds now (GET /_sim/state): the two images, and no VM left behind"
+section "What the simulator holds now (GET /_sim/state): its inventory plus the two new images, and no VM left behind"
 curl -sk "https://127.0.0.1:$port/_sim/state" >"$work/state.json"
 python3 - "$work/state.json" <<'PY'
 import json
