@@ -43,7 +43,7 @@ packer=${PACKER:-$peers/packer-1.16.0}
 go_plugin=${GO_NUTANIX_PLUGIN:-$peers/packer-plugin-nutanix-go-1.2.1}
 [ -x "$packer" ] || { echo "bench-build: no Packer at $packer (scripts/build-peers.sh packer-1.16 builds it)" >&2; exit 1; }
 cargo build --release -q -p packer-plugin-nutanix
-ours=$PWD/${CARGO_TARGET_DIR:-target}/release/packer-plugin-nutanix
+ours=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/release/packer-plugin-nutanix
 runs_dir=$PWD/target/bench/build-runs
 mkdir -p "$runs_dir"
 

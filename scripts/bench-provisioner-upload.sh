@@ -29,7 +29,7 @@ for tool in curl python3 scp ssh-keygen; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing" >&2; exit 1; }
 done
 cargo build --release -q -p packer-plugin-nutanix
-ours=$PWD/${CARGO_TARGET_DIR:-target}/release/packer-plugin-nutanix
+ours=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/release/packer-plugin-nutanix
 
 work=$(mktemp -d /tmp/bench-prov.XXXXXX)
 sim_pid=

@@ -12,7 +12,7 @@
 packer {
   required_plugins {
     nutanix = {
-      version = ">= 0.1.0"
+      version = ">= 1.4.0"
       source  = "github.com/nutanix-cloud-native/nutanix"
     }
   }

@@ -178,13 +178,9 @@ async fn agent_forwarding_reaches_the_local_agent() {
 
 #[tokio::test]
 async fn password() {
-    let (user, password) = match testing::password_user() {
-        Ok(u) => u,
-        Err(reason) => {
-            eprintln!("skipping password test: {reason}");
-            return;
-        }
-    };
+    // Needs root (to create the user); a test that cannot run fails rather than passing unrun.
+    let (user, password) = testing::password_user()
+        .unwrap_or_else(|reason| panic!("password tests need a user with a password: {reason}"));
     let sshd = Sshd::start().unwrap();
     let cfg = SshConfig {
         username: user.clone(),
@@ -201,13 +197,9 @@ async fn password() {
 
 #[tokio::test]
 async fn wrong_password_is_an_auth_failure() {
-    let (user, _) = match testing::password_user() {
-        Ok(u) => u,
-        Err(reason) => {
-            eprintln!("skipping: {reason}");
-            return;
-        }
-    };
+    // Needs root (to create the user); a test that cannot run fails rather than passing unrun.
+    let (user, _) = testing::password_user()
+        .unwrap_or_else(|reason| panic!("password tests need a user with a password: {reason}"));
     let sshd = Sshd::start().unwrap();
     let cfg = SshConfig {
         username: user,
@@ -223,13 +215,9 @@ async fn wrong_password_is_an_auth_failure() {
 
 #[tokio::test]
 async fn keyboard_interactive_answers_with_the_password() {
-    let (user, password) = match testing::password_user() {
-        Ok(u) => u,
-        Err(reason) => {
-            eprintln!("skipping keyboard-interactive test: {reason}");
-            return;
-        }
-    };
+    // Needs root (to create the user); a test that cannot run fails rather than passing unrun.
+    let (user, password) = testing::password_user()
+        .unwrap_or_else(|reason| panic!("password tests need a user with a password: {reason}"));
     // Only keyboard-interactive (through PAM) is enabled: "password" is refused by the server.
     let sshd = Sshd::start_with(SshdOptions {
         use_pam: true,
