@@ -2,7 +2,7 @@
 //! keepalive, as the CLIENT against our Session in server mode over a unix socket. The Go side
 //! (tests/go-peer/main.go) echoes 32 MiB sent in a single Write, fills a stream nobody reads and
 //! pings, keeps its 1 s keepalive running, and accepts two streams we open (a request/answer and
-//! an 8 MiB write-only one). Needs `go`; skipped with a message when it is missing.
+//! an 8 MiB write-only one). Needs `go`; fails when it is missing.
 
 // Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
 #![allow(
@@ -21,7 +21,7 @@ use packer_mux::{Mode, MuxStream, Session};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Builds the Go peer into target/; `None` (with a printed reason) when Go is unavailable.
-fn build_go_peer() -> Option<PathBuf> {
+fn build_go_peer() -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go-peer");
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("packer-mux-go-peer");
     let status = std::process::Command::new("go")
@@ -31,12 +31,10 @@ fn build_go_peer() -> Option<PathBuf> {
         .current_dir(&src)
         .status();
     match status {
-        Ok(s) if s.success() => Some(out),
+        Ok(s) if s.success() => out,
         Ok(s) => panic!("building the Go peer failed: {s}"),
-        Err(e) => {
-            eprintln!("SKIPPED go_interop: cannot run `go` ({e}); install Go to run this test");
-            None
-        }
+        // A missing peer is a failure, never a skip that counts as a pass.
+        Err(e) => panic!("cannot run `go` ({e}): the Go toolchain is needed for this test"),
     }
 }
 
@@ -64,9 +62,7 @@ async fn serve_go_stream(mut s: MuxStream) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_go_yamux_client_against_our_server() {
-    let Some(peer) = tokio::task::spawn_blocking(build_go_peer).await.unwrap() else {
-        return;
-    };
+    let peer = tokio::task::spawn_blocking(build_go_peer).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("mux.sock");
     let listener = tokio::net::UnixListener::bind(&sock).unwrap();
