@@ -359,11 +359,17 @@ fn status_table_matches_what_packer_build_refuses() {
             UNSUPPORTED.iter().map(|(_, _, w)| *w).collect::<Vec<_>>(),
         ),
         (
-            refused_template("", "ssh_username = \"u\"\n  ssh_local_tunnels = [\"8080:localhost:80\"]"),
+            refused_template(
+                "",
+                "ssh_username = \"u\"\n  ssh_local_tunnels = [\"8080:localhost:80\"]",
+            ),
             vec!["ssh_local_tunnels is not supported"],
         ),
         (
-            refused_template("", "ssh_username = \"u\"\n  ssh_remote_tunnels = [\"8080:localhost:80\"]"),
+            refused_template(
+                "",
+                "ssh_username = \"u\"\n  ssh_remote_tunnels = [\"8080:localhost:80\"]",
+            ),
             vec!["ssh_remote_tunnels is not supported"],
         ),
     ];
