@@ -59,6 +59,9 @@ pub(crate) enum ConsoleFault {
 struct Key {
     keysym: u32,
     down: bool,
+    /// When it arrived, in milliseconds of the simulator's clock (so a test can see the pauses
+    /// between keys and the waits of a boot command).
+    at_ms: u64,
 }
 
 /// What one VM's console saw.
@@ -67,6 +70,8 @@ struct VmConsole {
     /// The VM's name when its console was last opened (kept after the VM is deleted).
     name: String,
     connections: u64,
+    /// Sessions running now (upgraded and not yet ended): 0 once every client let go.
+    open: u64,
     by_transport: HashMap<&'static str, u64>,
     auth_failures: u64,
     keys: VecDeque<Key>,
@@ -103,7 +108,7 @@ impl Consoles {
     /// The `console` object `/_sim/state` shows for a VM.
     pub(crate) fn state(&self, uuid: &str) -> Value {
         let Some(c) = self.vms.get(uuid) else {
-            return json!({"connections": 0, "key_events": [], "typed": ""});
+            return json!({"connections": 0, "open": 0, "key_events": [], "typed": ""});
         };
         Self::render(c)
     }
@@ -130,9 +135,10 @@ impl Consoles {
     fn render(c: &VmConsole) -> Value {
         json!({
             "connections": c.connections,
+            "open": c.open,
             "connections_by_transport": c.by_transport,
             "auth_failures": c.auth_failures,
-            "key_events": c.keys.iter().map(|k| json!({"keysym": k.keysym, "down": k.down})).collect::<Vec<_>>(),
+            "key_events": c.keys.iter().map(|k| json!({"keysym": k.keysym, "down": k.down, "at_ms": k.at_ms})).collect::<Vec<_>>(),
             "key_events_dropped": c.dropped,
             "typed": keysym::render(c.keys.iter().map(|k| (k.keysym, k.down))),
         })
@@ -289,6 +295,7 @@ pub(crate) async fn console_ws(
     tokio::spawn(async move {
         match upgrade.await {
             Ok(io) => {
+                let _open = OpenSession::new(&shared, &uuid);
                 let io = TokioIo::new(io);
                 let session = Session {
                     sh: shared,
@@ -314,6 +321,31 @@ pub(crate) async fn console_ws(
         h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
     }
     resp
+}
+
+/// Counts a session in its console's `open` while it lives, whichever way it ends.
+struct OpenSession {
+    sh: Arc<Shared>,
+    vm_uuid: String,
+}
+
+impl OpenSession {
+    fn new(sh: &Arc<Shared>, vm_uuid: &str) -> Self {
+        lock(&sh.consoles).vm(vm_uuid).open += 1;
+        Self {
+            sh: sh.clone(),
+            vm_uuid: vm_uuid.to_string(),
+        }
+    }
+}
+
+impl Drop for OpenSession {
+    fn drop(&mut self) {
+        // After a reset the record is gone; nothing to count down then.
+        if let Some(c) = lock(&self.sh.consoles).vms.get_mut(&self.vm_uuid) {
+            c.open = c.open.saturating_sub(1);
+        }
+    }
 }
 
 /// One console connection after the upgrade.
@@ -410,6 +442,7 @@ impl Session {
     }
 
     fn record(&self, server: &mut Server) {
+        let at_ms = u64::try_from(self.sh.clock.elapsed().as_millis()).unwrap_or(u64::MAX);
         let mut consoles = lock(&self.sh.consoles);
         let c = consoles.vm(&self.vm_uuid);
         while let Some(event) = server.poll_event() {
@@ -419,7 +452,11 @@ impl Session {
                         c.keys.pop_front();
                         c.dropped += 1;
                     }
-                    c.keys.push_back(Key { keysym, down });
+                    c.keys.push_back(Key {
+                        keysym,
+                        down,
+                        at_ms,
+                    });
                 }
                 ServerEvent::AuthFailed => c.auth_failures += 1,
                 _ => {}

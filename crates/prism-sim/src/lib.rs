@@ -73,9 +73,9 @@
 //! `/vnc/vm/{uuid}/proxy` accepts either (cookie with `proxyClusterUuid`, or
 //! `VmConsoleToken=`), and runs an RFB 3.8 server (3.3 and 3.7 too; VNC authentication with
 //! [`SimConfig::console_password`]) that records every key event: `/_sim/state` shows each VM's
-//! `console` with `connections`, `key_events` (`keysym`, `down`) and `typed`, the keys as text
-//! with Packer's names for special keys (`<enter>`, `<f2>`...), and a top-level `consoles`
-//! list that keeps them after the VM is deleted. See `console` and `model::console` for what
+//! `console` with `connections`, `open`, `key_events` (`keysym`, `down`, `at_ms`) and `typed`,
+//! the keys as text with Packer's names for special keys (`<enter>`, `<f2>`...), and a top-level
+//! `consoles` list that keeps them after the VM is deleted. See `console` and `model::console` for what
 //! is GUESSed.
 //!
 //! # Control API (no auth, never faulted, not logged)

@@ -13,7 +13,7 @@ use rfb::client::{Client, ClientConfig, Event, ServerInfo};
 
 use crate::error::{Attempt, ConsoleError};
 use crate::link::{BoxIo, Link};
-use crate::net::{step, Dialer};
+use crate::net::{exchange_deadline, step, Dialer};
 use crate::rest::Rest;
 use crate::target::{ConsoleTarget, Transport};
 use crate::{v3, v4};
@@ -119,7 +119,7 @@ impl Console {
     ) -> Result<Console, ConsoleError> {
         let mut client = Client::new(config);
         let what = format!("RFB handshake over {}", link.label());
-        let info = step(&what, deadline, async {
+        let info = step(&what, exchange_deadline(deadline), async {
             let mut buf = vec![0u8; READ_CHUNK];
             // The first pass decodes what arrived with the upgrade answer, if anything.
             let mut first = true;

@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use prism::Scheme;
 use rustls::pki_types::ServerName;
@@ -18,6 +19,18 @@ use crate::error::ConsoleError;
 use crate::link::BoxIo;
 use crate::proxy::{connect_via, proxy_for, ProxyUrl};
 use crate::target::ConsoleTarget;
+
+/// Longest wait for one exchange with the server that should answer at once: the TCP and TLS
+/// connect, the websocket upgrade, the RFB handshake. A console proxy answers these in well
+/// under a second; one silent for this long is not going to answer, and giving up lets the next
+/// transport have its turn (and a build fail in seconds) instead of one silent socket using the
+/// whole connect budget.
+pub(crate) const EXCHANGE_LIMIT: Duration = Duration::from_secs(10);
+
+/// The deadline of one such exchange: [`EXCHANGE_LIMIT`] from now, or the caller's if sooner.
+pub(crate) fn exchange_deadline(deadline: Instant) -> Instant {
+    deadline.min(Instant::now() + EXCHANGE_LIMIT)
+}
 
 /// Runs `fut`, turning the deadline into a [`ConsoleError::Timeout`] that names `what`.
 pub(crate) async fn step<T>(

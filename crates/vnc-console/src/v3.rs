@@ -6,7 +6,7 @@ use tokio::time::Instant;
 
 use crate::error::ConsoleError;
 use crate::link::Link;
-use crate::net::{host_header, step, upgrade, Dialer};
+use crate::net::{exchange_deadline, host_header, step, upgrade, Dialer};
 use crate::rest::Rest;
 use crate::target::{checked_uuid, ConsoleTarget};
 
@@ -107,10 +107,10 @@ pub(crate) async fn open(
         headers.push((c.name.clone(), c.value.expose().to_string()));
     }
     crate::target::check_headers(&headers)?;
-    let io = step("connect", deadline, dialer.stream()).await?;
+    let io = step("connect", exchange_deadline(deadline), dialer.stream()).await?;
     let (io, leftover) = step(
         "websocket upgrade",
-        deadline,
+        exchange_deadline(deadline),
         upgrade(io, &path, &host, &headers),
     )
     .await?;

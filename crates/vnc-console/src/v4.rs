@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use crate::error::ConsoleError;
 use crate::link::Link;
-use crate::net::{host_header, step, upgrade, Dialer};
+use crate::net::{exchange_deadline, host_header, step, upgrade, Dialer};
 use crate::rest::Rest;
 use crate::target::{auth_headers, check_headers, ConsoleTarget};
 
@@ -187,11 +187,11 @@ pub(crate) async fn open(
     ];
     headers.extend(auth_headers(target));
     check_headers(&headers)?;
-    let io = step("connect", deadline, dialer.stream()).await?;
+    let io = step("connect", exchange_deadline(deadline), dialer.stream()).await?;
     // A refusal may quote the request line, token included.
     let (io, leftover) = step(
         "websocket upgrade",
-        deadline,
+        exchange_deadline(deadline),
         upgrade(io, &request_target, &host, &headers),
     )
     .await

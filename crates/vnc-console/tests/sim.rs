@@ -39,10 +39,19 @@ async fn v4_token_over_http_records_what_was_typed() {
         state["key_events"].as_array().unwrap().len(),
         23 * 2 + 2 * 2
     );
-    assert_eq!(
-        state["key_events"][0],
-        serde_json::json!({"keysym": 0x6c, "down": true})
-    );
+    assert_eq!(state["key_events"][0]["keysym"], 0x6c);
+    assert_eq!(state["key_events"][0]["down"], true);
+    assert!(state["key_events"][0]["at_ms"].is_u64());
+    // Closed: the simulator stops counting the session once its end of the socket sees it.
+    let mut open = state["open"].clone();
+    for _ in 0..250 {
+        if open == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        open = console_state(&sim, &vm)["open"].clone();
+    }
+    assert_eq!(open, 0);
 }
 
 #[tokio::test]
@@ -220,6 +229,20 @@ async fn a_websocket_that_never_answers_times_out_by_the_deadline() {
         "{e}"
     );
     assert!(took < Duration::from_secs(8), "{took:?}");
+}
+
+#[tokio::test]
+async fn a_silent_websocket_does_not_use_up_a_long_deadline() {
+    // The build gives the console a minute; a websocket that never answers must still fail
+    // each transport after the exchange limit (10 s), not after its share of the minute.
+    let (e, took) = fault_error(r#"{"type": "console_hang"}"#, 60).await;
+    assert_eq!(
+        e.matches("websocket upgrade: no answer within 10.0 s")
+            .count(),
+        2,
+        "{e}"
+    );
+    assert!(took < Duration::from_secs(29), "{took:?}");
 }
 
 #[tokio::test]

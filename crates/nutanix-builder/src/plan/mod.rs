@@ -7,6 +7,7 @@
 //!
 //! A template that cannot be built fails here, so `packer validate` says it.
 
+mod boot;
 mod comm;
 mod outputs;
 mod vm;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 use nutanix_config::{Communicator, Config, IpFilter};
 
+pub(crate) use boot::BootPlan;
 pub(crate) use comm::{CommPlan, SshKey, SshPlan};
 pub(crate) use outputs::{ExistingImages, ImagesPlan, OnError, OutputsPlan, OvaPlan, TemplatePlan};
 pub(crate) use vm::{Disk, Firmware, Guest, ImageSource, Ref, Vm};
@@ -70,18 +72,6 @@ pub(crate) struct CdPlan {
     pub(crate) content: std::collections::BTreeMap<String, String>,
     /// `cd_label`.
     pub(crate) label: Option<String>,
-}
-
-/// `boot_command` and its timing.
-#[derive(Debug, Clone)]
-pub(crate) struct BootPlan {
-    /// The command, rendered once the HTTP server's address is known.
-    pub(crate) command: nutanix_config::BootCommand,
-    /// `boot_wait`.
-    pub(crate) wait: Duration,
-    /// The pause after each key event (`boot_key_interval`, else `PACKER_KEY_INTERVAL`, else
-    /// 100 ms, as Packer's VNC driver picks it).
-    pub(crate) interval: Duration,
 }
 
 /// How the VM is stopped after provisioning.
@@ -175,16 +165,8 @@ impl BuildPlan {
         if !p.0.is_empty() {
             return Err(Unbuildable(p.0));
         }
-        let b = &c.boot;
-        let boot = b.types_at_console().then(|| BootPlan {
-            command: b.boot_command.clone(),
-            wait: b.boot_wait.0,
-            interval: b.key_interval(
-                std::env::var(boot_command::vnc::KEY_INTERVAL_ENV)
-                    .ok()
-                    .as_deref(),
-            ),
-        });
+        let key_interval_env = std::env::var(boot_command::vnc::KEY_INTERVAL_ENV).ok();
+        let boot = boot::plan(&c.boot, key_interval_env.as_deref());
         Ok(BuildPlan {
             boot,
             http,

@@ -11,6 +11,7 @@ use prism_sim::inventory::defaults;
 use prism_sim::{Fault, SimConfig, SimHandle, Simulator};
 use serde_json::{json, Value};
 
+mod boot;
 mod builds;
 mod defects;
 mod failures;
