@@ -29,7 +29,7 @@ trap 'rm -rf "$logs"' EXIT
 
 cargo build --workspace --all-targets --locked
 status=0
-cargo test --workspace --locked -- --test-threads=2 2>&1 | tee "$logs/cargo.log" || status=1
+cargo test --workspace --locked --no-fail-fast -- --test-threads=2 2>&1 | tee "$logs/cargo.log" || status=1
 # The workspace build above already made the interop example; building it again with -p would
 # unify features differently and recompile half the dependency tree.
 INTEROP_PLUGIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/examples/interop-plugin" \
