@@ -198,7 +198,10 @@ fn link_guest_power(
     tokio::spawn(async move {
         while offs.changed().await.is_ok() {
             let vms = power.shut_down(Some(vm_ip));
-            tracing::info!(?vms, "the WinRM guest shut itself down: VM(s) reporting {vm_ip} are OFF");
+            tracing::info!(
+                ?vms,
+                "the WinRM guest shut itself down: VM(s) reporting {vm_ip} are OFF"
+            );
         }
     });
 }
@@ -209,7 +212,26 @@ fn init_logging() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| RedactingStderr)
         .with_ansi(false)
         .try_init();
+}
+
+/// stderr for log lines, without the template's secrets (`nutanix_config::filter_logs`): the
+/// formatter writes each event in one call, so a secret is never split across writes.
+struct RedactingStderr;
+
+impl std::io::Write for RedactingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut err = std::io::stderr().lock();
+        match std::str::from_utf8(buf) {
+            Ok(text) => err.write_all(nutanix_config::redact_log(text).as_bytes())?,
+            Err(_) => err.write_all(buf)?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }

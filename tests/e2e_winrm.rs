@@ -363,9 +363,15 @@ async fn windows_build(packer: PackerUnderTest, mode: Mode) {
     assert_eq!(sysprep[0]["then"], "shutdown", "{label}");
     assert_eq!(st["power_offs"], 1, "{label}");
     if mode == Mode::NtlmHttp {
-        assert!(st["counters"]["auth_ntlm_ok"].as_u64().unwrap_or(0) >= 1, "{st:#}");
+        assert!(
+            st["counters"]["auth_ntlm_ok"].as_u64().unwrap_or(0) >= 1,
+            "{st:#}"
+        );
     }
-    assert!(!all.contains(PASSWORD), "{label}: the password leaked:\n{all}");
+    assert!(
+        !all.contains(PASSWORD),
+        "{label}: the password leaked:\n{all}"
+    );
     env.assert_left_only(&["e2e-windows-golden"], &all);
     println!("{label}:\n{}", String::from_utf8_lossy(&out.stdout));
 }
@@ -478,7 +484,10 @@ async fn the_winrm_password_never_reaches_output_or_logs() {
     let logged = std::fs::read_to_string(&log).unwrap();
     // The log is the real thing: it has the plugin's and the communicator's lines.
     for line in ["packer-plugin-nutanix", "Connected to WinRM!", "powershell"] {
-        assert!(logged.contains(line), "PACKER_LOG lacks {line:?}:\n{logged}");
+        assert!(
+            logged.contains(line),
+            "PACKER_LOG lacks {line:?}:\n{logged}"
+        );
     }
     for (what, text) in [("output", &all), ("PACKER_LOG", &logged)] {
         assert!(

@@ -281,11 +281,6 @@ fn generated_data_table_matches_what_prepare_declares() {
 /// asks for it, and the words of the build's refusal.
 const UNSUPPORTED: &[(&str, &str, &str)] = &[
     (
-        "`communicator = \"winrm\"`",
-        "communicator = \"winrm\"\n  winrm_username = \"Administrator\"",
-        "communicator = \"winrm\": the WinRM communicator is not supported",
-    ),
-    (
         "`boot_command` (typing over VNC)",
         "boot_command = [\"<enter>\"]",
         "boot_command: typing at the VM console (VNC) is not supported",

@@ -134,8 +134,10 @@ build {
     script           = "${path.root}/winrm-script.ps1"
   }
 
+  # The password travels in the command line Packer's windows-shell sends (`set "ADMIN_PASS=..."`):
+  # the plugin's logs must still not show it.
   provisioner "windows-shell" {
-    environment_vars = ["SHELLVAR=batch-value"]
+    environment_vars = ["SHELLVAR=batch-value", "ADMIN_PASS=${var.winrm_password}"]
     inline           = ["echo shell says %SHELLVAR%"]
   }
 

@@ -304,10 +304,7 @@ pub async fn run_cli(args: SimArgs) -> Result<(), SimError> {
 }
 
 /// [`run_cli`], calling `started` with the running simulator first (to connect guests to it).
-pub async fn run_cli_with(
-    args: SimArgs,
-    started: impl FnOnce(&SimHandle),
-) -> Result<(), SimError> {
+pub async fn run_cli_with(args: SimArgs, started: impl FnOnce(&SimHandle)) -> Result<(), SimError> {
     let cfg = SimConfig::from_args(&args)?;
     let handle = Simulator::start(cfg).await?;
     started(&handle);

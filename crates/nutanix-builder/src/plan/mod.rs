@@ -145,14 +145,13 @@ impl BuildPlan {
             CommPlan::WinRm(w) => w.host.is_some(),
             CommPlan::None => false,
         };
-        let ip_wait = (c.comm.communicator != Communicator::None
-            && !vm.nics.is_empty()
-            && !host_given)
-            .then_some(IpWait {
-                timeout: c.wait_ip.ip_wait_timeout,
-                settle: c.wait_ip.ip_settle_timeout,
-                filter: c.wait_ip.ip_wait_address,
-            });
+        let ip_wait =
+            (c.comm.communicator != Communicator::None && !vm.nics.is_empty() && !host_given)
+                .then_some(IpWait {
+                    timeout: c.wait_ip.ip_wait_timeout,
+                    settle: c.wait_ip.ip_settle_timeout,
+                    filter: c.wait_ip.ip_wait_address,
+                });
         let cd = (!c.cd.cd_files.is_empty() || !c.cd.cd_content.is_empty()).then(|| CdPlan {
             files: c.cd.cd_files.clone(),
             content: c.cd.cd_content.clone(),

@@ -61,9 +61,11 @@ impl Vm {
             .applied
             .as_ref()?
             .pointer("/resources/guest_customization/sysprep")?;
-        let h = self.core.uuid.bytes().fold(0u32, |a, b| {
-            a.wrapping_mul(31).wrapping_add(u32::from(b))
-        });
+        let h = self
+            .core
+            .uuid
+            .bytes()
+            .fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(u32::from(b)));
         let octet = |v: u32| u8::try_from(v % 254 + 1).unwrap_or(1);
         Some(IpAddr::V4(std::net::Ipv4Addr::new(
             169,

@@ -99,7 +99,9 @@ fn a_guest_shutdown_turns_the_vm_off_spec_and_status() {
     let mut s = store();
     let vm = create(&mut s, true);
     // Not reporting that address: untouched.
-    assert!(s.guest_shutdown(ms(2000), Some("10.9.9.9".parse().unwrap())).is_empty());
+    assert!(s
+        .guest_shutdown(ms(2000), Some("10.9.9.9".parse().unwrap()))
+        .is_empty());
     let off = s.guest_shutdown(ms(2000), Some("127.0.0.1".parse().unwrap()));
     assert_eq!(off, vec![vm.clone()]);
     let v: Value = s

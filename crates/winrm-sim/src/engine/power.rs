@@ -64,10 +64,13 @@ pub(crate) fn sysprep(proc: &mut Proc, args: &str) -> i64 {
             "/quit" => run.then = "quit".into(),
             "/quiet" => run.quiet = true,
             "/mode:vm" => run.mode_vm = true,
-            f => match f.strip_prefix("/unattend:") {
-                Some(file) => run.unattend = Some(unquote(file).to_string()),
-                None => proc.not_interpreted(&format!("sysprep {w}")),
-            },
+            f if f.starts_with("/unattend:") => {
+                // The file name as given, not lowercased.
+                let given = unquote(&w);
+                let file = given.get("/unattend:".len()..).unwrap_or_default();
+                run.unattend = Some(unquote(file).to_string());
+            }
+            _ => proc.not_interpreted(&format!("sysprep {w}")),
         }
     }
     if run.oobe && run.audit {
@@ -105,7 +108,12 @@ mod tests {
 
     async fn run(m: &Arc<Mutex<Machine>>, line: &str) -> i64 {
         let (_tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let mut p = Proc::new(m.clone(), Arc::new(ProcessIo::default()), rx, "Administrator");
+        let mut p = Proc::new(
+            m.clone(),
+            Arc::new(ProcessIo::default()),
+            rx,
+            "Administrator",
+        );
         run_command_line(&mut p, line).await
     }
 
