@@ -526,7 +526,8 @@ async fn the_windows_winrm_example_builds_against_the_simulator() {
         .arg("--winrm-restart-downtime-secs")
         .arg("2")
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
+        // A file, not a pipe nobody reads: the simulator logs every request.
+        .stderr(std::fs::File::create(dir.path().join("simulator.log")).unwrap())
         .kill_on_drop(true);
     let mut sim = sim.spawn().expect("start the simulator");
     wait_listening("127.0.0.1".parse().unwrap(), prism_port).await;
@@ -545,7 +546,16 @@ async fn the_windows_winrm_example_builds_against_the_simulator() {
     let out = run(cmd).await;
     let _ = sim.start_kill();
     let all = text(&out);
-    assert!(out.status.success(), "the example failed:\n{all}");
+    let sim_log = std::fs::read_to_string(dir.path().join("simulator.log")).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "the example failed:\n{all}\n--- simulator\n{sim_log}"
+    );
+    // The simulator passed the guest's sysprep power-off on to the VM.
+    assert!(
+        sim_log.contains("the WinRM guest shut itself down"),
+        "{sim_log}"
+    );
     for line in [
         "Connected to WinRM!",
         "Gracefully halting VM",
