@@ -159,7 +159,7 @@ fn simulator(args: SimulatorArgs) -> ExitCode {
     let result = runtime.block_on(async {
         // The WinRM server answers for the simulated Windows VM: give it the VM's IP
         // (`--vm-ip`) so Packer's winrm_host finds it.
-        let _winrm = match winrm_sim::start_from_args(&args.winrm).await {
+        let winrm = match winrm_sim::start_from_args(&args.winrm).await {
             Ok(h) => h,
             Err(e) => return Err(e.to_string()),
         };
@@ -168,7 +168,15 @@ fn simulator(args: SimulatorArgs) -> ExitCode {
                 tracing::warn!(winrm = %addr, vm_ip = %args.prism.vm_ip, "the WinRM server does not listen on the VM's IP (--vm-ip)");
             }
         }
-        prism_sim::run_cli(args.prism).await.map_err(|e| e.to_string())
+        let vm_ip = args.prism.vm_ip;
+        let power_offs = winrm.as_ref().map(winrm_sim::SimHandle::power_offs);
+        prism_sim::run_cli_with(args.prism, |prism| {
+            if let Some(offs) = power_offs {
+                link_guest_power(offs, prism.guest_power(), vm_ip);
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -179,13 +187,51 @@ fn simulator(args: SimulatorArgs) -> ExitCode {
     }
 }
 
+/// The simulated Windows guest turning itself off (sysprep `/shutdown`, `shutdown /s`) powers
+/// off the VM that reports its address, as on AHV, so a build's `shutdown_command` ends with
+/// the VM OFF instead of a forced power-off after `shutdown_timeout`.
+fn link_guest_power(
+    mut offs: tokio::sync::watch::Receiver<u64>,
+    power: prism_sim::GuestPower,
+    vm_ip: std::net::IpAddr,
+) {
+    tokio::spawn(async move {
+        while offs.changed().await.is_ok() {
+            let vms = power.shut_down(Some(vm_ip));
+            tracing::info!(
+                ?vms,
+                "the WinRM guest shut itself down: VM(s) reporting {vm_ip} are OFF"
+            );
+        }
+    });
+}
+
 /// Logs go to stderr, where Packer shows them under `PACKER_LOG=1`; stdout is the handshake's.
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PACKER_PLUGIN_NUTANIX_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| RedactingStderr)
         .with_ansi(false)
         .try_init();
+}
+
+/// stderr for log lines, without the template's secrets (`nutanix_config::filter_logs`): the
+/// formatter writes each event in one call, so a secret is never split across writes.
+struct RedactingStderr;
+
+impl std::io::Write for RedactingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut err = std::io::stderr().lock();
+        match std::str::from_utf8(buf) {
+            Ok(text) => err.write_all(nutanix_config::redact_log(text).as_bytes())?,
+            Err(_) => err.write_all(buf)?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }

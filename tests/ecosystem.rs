@@ -348,7 +348,10 @@ fn status_table_matches_what_packer_build_refuses() {
     let extra: Vec<&str> = UNSUPPORTED.iter().map(|(_, t, _)| *t).collect();
     let cases = [
         (
-            refused_template("skip_ip_assignment = true", &extra.join("\n  ")),
+            refused_template(
+                "skip_ip_assignment = true",
+                &format!("ssh_username = \"u\"\n  {}", extra.join("\n  ")),
+            ),
             UNSUPPORTED.iter().map(|(_, _, w)| *w).collect::<Vec<_>>(),
         ),
         (

@@ -1,9 +1,6 @@
 # Windows Server 2022 installed from its ISO with an answer file, then provisioned over WinRM and
 # generalized with sysprep.
 #
-# STATUS: this template passes `packer validate`, but `packer build` does not support the WinRM
-# communicator yet: the build stops at its first step, before creating anything, and says so.
-#
 # - The Windows ISO and the Nutanix VirtIO driver ISO must be in the Prism Central image library.
 #   Windows Setup loads the VirtIO SCSI and network drivers from the second CD-ROM.
 # - autounattend.xml and enable-winrm.ps1 go on a CD the plugin builds (cd_content / cd_files).
@@ -12,9 +9,18 @@
 #   logon, which opens WinRM over HTTP on port 5985 for the build.
 # - boot_priority = "disk": the empty disk cannot boot, so Setup starts from the CD-ROM; after its
 #   reboots, Windows starts from the disk.
+# - The build waits for the VM's address (skipping the link-local 169.254.x.x address Windows
+#   reports before DHCP answers), connects over WinRM, provisions, restarts, and runs sysprep as
+#   the shutdown_command; sysprep turns the VM off, and its disk becomes the image.
 #
 #   export NUTANIX_PASSWORD=...
 #   packer init . && packer build -var nutanix_endpoint=pc.example.com .
+#
+# Without a cluster, against the simulator built into the plugin (its WinRM test server plays the
+# Windows guest at the VM's address; simulator.pkrvars.hcl names what its inventory holds):
+#
+#   packer-plugin-nutanix simulator --self-signed-tls --winrm-listen 127.0.0.1:5985 &
+#   packer init . && packer build -var-file=simulator.pkrvars.hcl .
 packer {
   required_plugins {
     nutanix = {
@@ -27,6 +33,17 @@ packer {
 variable "nutanix_endpoint" {
   type    = string
   default = "prism-central.example.com"
+}
+
+variable "nutanix_port" {
+  type    = number
+  default = 9440
+}
+
+# true only for a lab Prism Central with a self-signed certificate (or the simulator).
+variable "nutanix_insecure" {
+  type    = bool
+  default = false
 }
 
 variable "nutanix_username" {
@@ -68,10 +85,13 @@ variable "winrm_password" {
 
 source "nutanix" "windows" {
   nutanix_endpoint = var.nutanix_endpoint
+  nutanix_port     = var.nutanix_port
+  nutanix_insecure = var.nutanix_insecure
   nutanix_username = var.nutanix_username
   nutanix_password = var.nutanix_password
 
   cluster_name = var.cluster_name
+  os_type      = "Windows"
   cpu          = 2
   core         = 2
   memory_mb    = 8192

@@ -42,6 +42,8 @@ impl packer_rpc::Builder for NutanixBuilder {
         let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
         match BuildPlan::new(prepared.config, home.as_deref()) {
             Ok(plan) => {
+                // From here on the plugin's own log lines (PACKER_LOG=1) cannot show them.
+                nutanix_config::filter_logs(&plan.secrets());
                 if let Ok(mut slot) = self.prepared.lock() {
                     *slot = Some(plan);
                 }

@@ -42,6 +42,23 @@ pub(crate) fn candidates(reported: &[String], filter: &IpFilter) -> Candidates {
     out
 }
 
+/// Why a reported address is not used, for the build's output.
+pub(crate) fn why_not(text: &str, filter: &IpFilter) -> &'static str {
+    match text.trim().parse::<IpAddr>() {
+        Err(_) => "not an IP address",
+        Ok(ip) if ip.is_unspecified() => "unspecified",
+        Ok(IpAddr::V4(v4)) if v4.is_link_local() => {
+            "link-local: an APIPA address Windows gives itself while DHCP has not answered"
+        }
+        Ok(IpAddr::V6(v6)) if (v6.segments()[0] & 0xffc0) == 0xfe80 => "IPv6 link-local",
+        Ok(ip) if !usable(ip) => "not reachable from outside the VM",
+        Ok(ip) if !filter.accepts(ip) => {
+            "outside ip_wait_address (IPv4 only unless ip_wait_address says otherwise)"
+        }
+        Ok(_) => "usable",
+    }
+}
+
 /// Link-local (169.254/16, fe80::/10) and unspecified addresses cannot reach the VM from
 /// outside. Loopback is allowed: the simulator reports 127.0.0.1 for a local sshd.
 fn usable(ip: IpAddr) -> bool {
@@ -150,6 +167,17 @@ mod tests {
             c.rejected,
             s(&["169.254.10.2", "fe80::1", "not-an-ip", "0.0.0.0"])
         );
+    }
+
+    #[test]
+    fn skipped_addresses_say_why() {
+        let f = IpFilter::default();
+        assert!(why_not("169.254.7.9", &f).starts_with("link-local: an APIPA address"));
+        assert_eq!(why_not("fe80::1", &f), "IPv6 link-local");
+        assert_eq!(why_not("0.0.0.0", &f), "unspecified");
+        assert_eq!(why_not("x", &f), "not an IP address");
+        assert!(why_not("fd00::5", &f).starts_with("outside ip_wait_address"));
+        assert_eq!(why_not("10.0.0.7", &f), "usable");
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub use duration::{parse_go_duration, DurationError};
 pub use errors::{ConfigError, ConfigErrors};
 pub use generated::GENERATED_VARS;
 pub use prepare::{prepare, prepare_with, Ambient, Prepared};
-pub use secrets::{redact, REDACTED};
+pub use secrets::{filter_logs, redact, redact_log, REDACTED};
 pub use userdata::UserData;
 pub use values::{parse_cidr, Bytes, IpFilter, Sensitive, SensitiveBytes};
 

@@ -86,9 +86,47 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
     out
 }
 
+/// Secrets the plugin's log lines must never show, for the whole process: what Packer's
+/// `LogSecretFilter` is in Go plugins. Logs go to stderr, which Packer copies into its own log
+/// under `PACKER_LOG=1`, and they quote what the communicators run, which can carry a password
+/// (a provisioner's environment variables travel in the command line).
+static LOG_SECRETS: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
+
+/// Adds `secrets` to what [`redact_log`] removes (Prepare calls it with the template's secrets).
+pub fn filter_logs(secrets: &[String]) {
+    let mut list = LOG_SECRETS.write().unwrap_or_else(|p| p.into_inner());
+    list.extend(secrets.iter().filter(|s| !s.is_empty()).cloned());
+    list.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    list.dedup();
+}
+
+/// `text` without any secret given to [`filter_logs`] (borrowed when there is none in it).
+pub fn redact_log(text: &str) -> std::borrow::Cow<'_, str> {
+    let list = LOG_SECRETS.read().unwrap_or_else(|p| p.into_inner());
+    if list.iter().any(|s| text.contains(s.as_str())) {
+        std::borrow::Cow::Owned(redact(text, &list))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_lines_lose_the_registered_secrets() {
+        assert_eq!(
+            redact_log("nothing registered yet: zz-log-1"),
+            "nothing registered yet: zz-log-1"
+        );
+        filter_logs(&["zz-log-1".to_string(), String::new()]);
+        assert_eq!(
+            redact_log("command=set \"P=zz-log-1\""),
+            "command=set \"P=<sensitive>\""
+        );
+        assert!(matches!(redact_log("clean"), std::borrow::Cow::Borrowed(_)));
+    }
 
     #[test]
     fn redacts_each_occurrence_longest_first() {

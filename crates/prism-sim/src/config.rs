@@ -44,7 +44,8 @@ pub struct SimArgs {
     /// Inventory file: HCL when the name ends in .hcl, JSON otherwise (built-in one if absent).
     #[arg(long)]
     pub inventory: Option<PathBuf>,
-    /// IP address powered-on VMs report on their first NIC.
+    /// IP address powered-on VMs report on their first NIC (a VM with sysprep guest
+    /// customization, i.e. Windows, reports a link-local 169.254.x.y address before it).
     #[arg(long, default_value = "127.0.0.1")]
     pub vm_ip: IpAddr,
     /// How long each Prism task takes, in milliseconds.

@@ -80,7 +80,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    fn now(&self) -> Duration {
+    pub(crate) fn now(&self) -> Duration {
         self.clock.elapsed()
     }
 

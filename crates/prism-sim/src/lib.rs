@@ -114,4 +114,4 @@ pub use faults::{Fault, FaultAction, FaultMatch};
 pub use http::RequestRecord;
 pub use inventory::Inventory;
 pub use model::TaskEnd;
-pub use server::{run_cli, SimHandle, Simulator};
+pub use server::{run_cli, run_cli_with, GuestPower, SimHandle, Simulator};

@@ -162,6 +162,13 @@ impl SimHandle {
         lock(&self.shared.faults).clear();
     }
 
+    /// A handle for whoever plays the guests (the WinRM simulator, tests): see [`GuestPower`].
+    pub fn guest_power(&self) -> GuestPower {
+        GuestPower {
+            shared: self.shared.clone(),
+        }
+    }
+
     /// Back to the inventory, start-time faults and an empty request log (same as `POST /_sim/reset`).
     pub fn reset(&self) {
         self.shared.reset();
@@ -175,6 +182,22 @@ impl SimHandle {
                 tracing::warn!(error = %e, "simulator task ended abnormally");
             }
         }
+    }
+}
+
+/// Lets a simulated guest turn its own VM off (Windows' sysprep `/shutdown` in the WinRM
+/// simulator), as a guest-initiated shutdown does on AHV: no task, the VM is simply OFF.
+#[derive(Clone)]
+pub struct GuestPower {
+    shared: Arc<Shared>,
+}
+
+impl GuestPower {
+    /// Powers off every powered-on VM that reports `ip` (every powered-on VM when None) and
+    /// returns their UUIDs.
+    pub fn shut_down(&self, ip: Option<std::net::IpAddr>) -> Vec<String> {
+        let now = self.shared.now();
+        lock(&self.shared.store).guest_shutdown(now, ip)
     }
 }
 
@@ -277,8 +300,14 @@ where
 /// `prism simulator listening on URL` (and the CA PEM with `--self-signed-tls`) to stderr, and
 /// serves until SIGINT or SIGTERM.
 pub async fn run_cli(args: SimArgs) -> Result<(), SimError> {
+    run_cli_with(args, |_| {}).await
+}
+
+/// [`run_cli`], calling `started` with the running simulator first (to connect guests to it).
+pub async fn run_cli_with(args: SimArgs, started: impl FnOnce(&SimHandle)) -> Result<(), SimError> {
     let cfg = SimConfig::from_args(&args)?;
     let handle = Simulator::start(cfg).await?;
+    started(&handle);
     // stderr, never stdout: stdout belongs to Packer's plugin handshake.
     eprintln!("prism simulator listening on {}", handle.base_url());
     if let Some(pem) = handle.ca_pem() {

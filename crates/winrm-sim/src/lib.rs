@@ -32,6 +32,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+pub use engine::power::SysprepRun;
 pub use faults::{Fault, FaultKind};
 pub use state::CommandRecord;
 
@@ -165,6 +166,13 @@ impl SimHandle {
             .lock()
             .map(|r| r.clone())
             .unwrap_or_default()
+    }
+
+    /// The number of completed power-offs (`shutdown /s`, `Stop-Computer`, sysprep
+    /// `/shutdown`), changing each time the simulated machine turns itself off: whoever plays
+    /// the hypervisor (the plugin's `simulator`, tests) powers the VM off when it changes.
+    pub fn power_offs(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.state.power_offs.subscribe()
     }
 
     /// Open shells right now.

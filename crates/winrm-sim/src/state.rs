@@ -61,6 +61,8 @@ pub(crate) struct State {
     pub faults: Mutex<Vec<Fault>>,
     pub user: String,
     pub max_shells_per_user: usize,
+    /// Completed power-offs, for whoever plays the hypervisor (see `SimHandle::power_offs`).
+    pub power_offs: tokio::sync::watch::Sender<u64>,
 }
 
 const MAX_RECORDS: usize = 20_000;
@@ -76,6 +78,7 @@ impl State {
             faults: Mutex::new(faults),
             user: user.to_string(),
             max_shells_per_user: 30,
+            power_offs: tokio::sync::watch::Sender::new(0),
         }
     }
 
@@ -250,7 +253,7 @@ impl State {
 
     /// The JSON view.
     pub(crate) fn snapshot(&self) -> serde_json::Value {
-        let (hostname, restarts, down, files) = self
+        let (hostname, restarts, power_offs, sysprep, down, files) = self
             .machine
             .lock()
             .map(|m| {
@@ -269,7 +272,15 @@ impl State {
                     .restart
                     .down_until
                     .is_some_and(|t| t > tokio::time::Instant::now());
-                (m.hostname.clone(), m.restart.count, down, files)
+                let sysprep = serde_json::to_value(&m.sysprep).unwrap_or_default();
+                (
+                    m.hostname.clone(),
+                    m.restart.count,
+                    m.restart.power_offs,
+                    sysprep,
+                    down,
+                    files,
+                )
             })
             .unwrap_or_default();
         let shells: Vec<serde_json::Value> = self
@@ -299,6 +310,8 @@ impl State {
         serde_json::json!({
             "hostname": hostname,
             "restarts": restarts,
+            "power_offs": power_offs,
+            "sysprep": sysprep,
             "down": down,
             "open_shells": shells,
             "commands": commands,
@@ -312,7 +325,7 @@ impl State {
     /// of downtime brings it back. Returns true while down.
     pub(crate) fn tick(&self) -> bool {
         let now = tokio::time::Instant::now();
-        let mut went_down = false;
+        let mut went_down = None;
         let down = self
             .machine
             .lock()
@@ -321,8 +334,13 @@ impl State {
                     if at <= now {
                         m.restart.pending = None;
                         m.restart.down_until = Some(now + m.downtime);
-                        m.restart.count += 1;
-                        went_down = true;
+                        if std::mem::take(&mut m.restart.pending_off) {
+                            m.restart.power_offs += 1;
+                            went_down = Some(("power-off", m.restart.power_offs));
+                        } else {
+                            m.restart.count += 1;
+                            went_down = Some(("restart", m.restart.count));
+                        }
                     }
                 }
                 match m.restart.down_until {
@@ -335,9 +353,12 @@ impl State {
                 }
             })
             .unwrap_or(false);
-        if went_down {
-            tracing::info!(target: "winrm_sim", "simulated restart: the machine is down");
+        if let Some((what, n)) = went_down {
+            tracing::info!(target: "winrm_sim", "simulated {what}: the machine is down");
             self.drop_all_shells();
+            if what == "power-off" {
+                self.power_offs.send_replace(n);
+            }
         }
         down
     }

@@ -259,6 +259,48 @@ mod tests {
     }
 
     #[test]
+    fn winrm_options_map_onto_the_communicator_and_a_host_skips_the_ip_wait() {
+        let winrm = json!({
+            "communicator": "winrm", "winrm_username": "Administrator", "winrm_password": "pw",
+            "winrm_use_ssl": true, "winrm_insecure": true, "winrm_use_ntlm": true,
+            "winrm_timeout": "7m", "winrm_no_proxy": true,
+        });
+        let plan = BuildPlan::new(config(winrm.clone()), None).unwrap();
+        let CommPlan::WinRm(w) = &plan.comm else {
+            panic!("{:?}", plan.comm)
+        };
+        assert_eq!(w.host, None);
+        let s = &w.settings;
+        assert_eq!(
+            (s.username.as_str(), s.password.as_str()),
+            ("Administrator", "pw")
+        );
+        // Prepare filled in the HTTPS port.
+        assert_eq!(s.port, 5986);
+        assert!(s.use_ssl && s.insecure && s.use_ntlm && s.no_proxy);
+        assert_eq!(s.timeout, Duration::from_secs(420));
+        assert!(plan.ip_wait.is_some(), "the VM's address is needed");
+
+        let mut with_host = winrm;
+        with_host["winrm_host"] = json!("win.example.com");
+        let plan = BuildPlan::new(config(with_host), None).unwrap();
+        let CommPlan::WinRm(w) = &plan.comm else {
+            panic!()
+        };
+        assert_eq!(w.host.as_deref(), Some("win.example.com"));
+        assert_eq!(
+            plan.ip_wait, None,
+            "winrm_host: no wait for the VM's address"
+        );
+        let plan = BuildPlan::new(
+            config(json!({"ssh_password": "pw", "ssh_host": "10.0.0.7"})),
+            None,
+        )
+        .unwrap();
+        assert_eq!(plan.ip_wait, None, "ssh_host: no wait either");
+    }
+
+    #[test]
     fn key_files_are_expanded_once_here() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("id"), "key").unwrap();

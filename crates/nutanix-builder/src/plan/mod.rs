@@ -32,7 +32,8 @@ pub struct BuildPlan {
     pub(crate) vm: Vm,
     /// The communicator.
     pub(crate) comm: CommPlan,
-    /// How to wait for the IP: only when something needs it (a communicator and a NIC).
+    /// How to wait for the IP: only when something needs it (a communicator without
+    /// `ssh_host` / `winrm_host`, and a NIC).
     pub(crate) ip_wait: Option<IpWait>,
     /// The cd_files / cd_content CD.
     pub(crate) cd: Option<CdPlan>,
@@ -127,12 +128,20 @@ impl BuildPlan {
             return Err(Unbuildable(p.0));
         };
         let c = &config;
+        // ssh_host / winrm_host name where to connect: the VM's own address is not needed (it
+        // may never report one, e.g. a static address Prism does not learn).
+        let host_given = match &comm {
+            CommPlan::Ssh(s) => s.host.is_some(),
+            CommPlan::WinRm(w) => w.host.is_some(),
+            CommPlan::None => false,
+        };
         let ip_wait =
-            (c.comm.communicator != Communicator::None && !vm.nics.is_empty()).then_some(IpWait {
-                timeout: c.wait_ip.ip_wait_timeout,
-                settle: c.wait_ip.ip_settle_timeout,
-                filter: c.wait_ip.ip_wait_address,
-            });
+            (c.comm.communicator != Communicator::None && !vm.nics.is_empty() && !host_given)
+                .then_some(IpWait {
+                    timeout: c.wait_ip.ip_wait_timeout,
+                    settle: c.wait_ip.ip_settle_timeout,
+                    filter: c.wait_ip.ip_wait_address,
+                });
         let cd = (!c.cd.cd_files.is_empty() || !c.cd.cd_content.is_empty()).then(|| CdPlan {
             files: c.cd.cd_files.clone(),
             content: c.cd.cd_content.clone(),

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use crate::context::Ctx;
 use crate::entities::Named;
 use crate::error::BuildError;
-use crate::ip_choice::{candidates, idle_poll, Settle};
+use crate::ip_choice::{candidates, idle_poll, why_not, Settle};
 use crate::plan::IpWait;
 use crate::ui::ProgressThrottle;
 
@@ -44,6 +44,12 @@ pub(crate) async fn run(ctx: &Ctx, w: &IpWait, vm: &Named) -> Result<IpAddr, Bui
         for r in &found.rejected {
             if !seen.contains(r) {
                 seen.push(r.clone());
+                ctx.out
+                    .message(format!(
+                        "Prism reports {r} for VM '{vm_name}': not used ({})",
+                        why_not(r, &w.filter)
+                    ))
+                    .await;
             }
         }
         let first = found.usable.first().copied();

@@ -450,6 +450,7 @@ impl Store {
                     "spec_version": v.core.spec_version,
                     "power_state": if v.power_on { "ON" } else { "OFF" },
                     "ip": self.vm_ip_at(v, now).map(|ip| ip.to_string()),
+                    "ip_addresses": self.vm_ips_at(v, now).iter().map(ToString::to_string).collect::<Vec<_>>(),
                     "cluster_uuid": v.cluster_uuid,
                     "host_uuid": v.host_uuid,
                     "error": v.core.error,
@@ -778,3 +779,5 @@ pub(crate) fn attrs_for(kind: Kind) -> crate::listing::AttrMap {
 mod export_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod windows_tests;

@@ -49,6 +49,32 @@ pub(crate) struct HwDisk {
 }
 
 impl Vm {
+    /// The link-local (APIPA, 169.254/16) address a Windows guest gives itself while DHCP has
+    /// not answered, derived from the VM's UUID. The simulator takes a VM whose applied spec
+    /// carries sysprep guest customization for a Windows guest, and reports this address from
+    /// power-on, before and then alongside its real one, so builds must skip it.
+    ///
+    /// GUESS: that Prism lists the stale APIPA address before the DHCP one on the same NIC (it
+    /// reports what the guest tools or ARP learnt; the order was not observed on a cluster).
+    pub(crate) fn link_local(&self) -> Option<IpAddr> {
+        self.core
+            .applied
+            .as_ref()?
+            .pointer("/resources/guest_customization/sysprep")?;
+        let h = self
+            .core
+            .uuid
+            .bytes()
+            .fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(u32::from(b)));
+        let octet = |v: u32| u8::try_from(v % 254 + 1).unwrap_or(1);
+        Some(IpAddr::V4(std::net::Ipv4Addr::new(
+            169,
+            254,
+            octet(h),
+            octet(h / 254),
+        )))
+    }
+
     /// The applied hardware; None until the VM's create task has succeeded.
     pub fn hardware(&self) -> Option<Hardware> {
         let applied = self.core.applied.as_ref()?;
@@ -176,6 +202,47 @@ impl Store {
         }
     }
 
+    /// Every address the first connected NIC of a powered-on VM reports at `now`, in order:
+    /// a Windows guest's link-local (APIPA) address first (see [`Vm::link_local`]), then the
+    /// configured one once it has come.
+    pub(crate) fn vm_ips_at(&self, vm: &Vm, now: Duration) -> Vec<IpAddr> {
+        let apipa = vm.power_on.then(|| vm.link_local()).flatten();
+        apipa.into_iter().chain(self.vm_ip_at(vm, now)).collect()
+    }
+
+    /// A guest shutting itself down (sysprep /shutdown, `shutdown /s`, Stop-Computer): every
+    /// powered-on VM that reports `ip` (any powered-on VM when `ip` is None) goes OFF at once,
+    /// without a task, as when the guest pulls its own power. Returns their UUIDs.
+    ///
+    /// GUESS: that Prism Central then shows power_state OFF in the spec as well as the status
+    /// and bumps spec_version (its intent engine reconciles out-of-band power changes, so a
+    /// later PUT with the old spec does not power the VM back on); not observed on a cluster.
+    pub(crate) fn guest_shutdown(&mut self, now: Duration, ip: Option<IpAddr>) -> Vec<String> {
+        self.tick(now);
+        let reporting: Vec<bool> = self
+            .vms
+            .iter()
+            .map(|v| v.power_on && ip.is_none_or(|ip| self.vm_ips_at(v, now).contains(&ip)))
+            .collect();
+        let mut off = Vec::new();
+        for (vm, _) in self.vms.iter_mut().zip(reporting).filter(|(_, r)| *r) {
+            vm.power_on = false;
+            vm.ip_at = None;
+            for spec in [Some(&mut vm.core.spec), vm.core.applied.as_mut()]
+                .into_iter()
+                .flatten()
+            {
+                if let Some(res) = spec.get_mut("resources").and_then(Value::as_object_mut) {
+                    res.insert("power_state".into(), json!("OFF"));
+                }
+            }
+            vm.core.spec_version = vm.core.spec_version.saturating_add(1);
+            vm.core.updated = now;
+            off.push(vm.core.uuid.clone());
+        }
+        off
+    }
+
     /// `GET /vms/{uuid}`.
     pub(crate) fn get_vm(&self, now: Duration, uuid: &str) -> Result<Value, ApiError> {
         let vm = self
@@ -242,7 +309,7 @@ impl Store {
                     json!({"kind": "host", "uuid": h.uuid, "name": h.name}),
                 );
             }
-            let ip = self.vm_ip_at(vm, now);
+            let reported = self.vm_ips_at(vm, now);
             if let Some(Value::Array(nics)) = res.get_mut("nic_list") {
                 let mut given = false;
                 for nic in nics.iter_mut() {
@@ -254,8 +321,10 @@ impl Store {
                         .and_then(Value::as_bool)
                         .unwrap_or(true);
                     let mut ips = Vec::new();
-                    if let (Some(ip), true, false) = (ip, connected, given) {
-                        ips.push(json!({"ip": ip.to_string(), "type": "LEARNED"}));
+                    if connected && !given && !reported.is_empty() {
+                        for ip in &reported {
+                            ips.push(json!({"ip": ip.to_string(), "type": "LEARNED"}));
+                        }
                         given = true;
                     } else if vm.power_on {
                         // Requested static addresses show up as assigned.

@@ -155,6 +155,9 @@ async fn run_simple(proc: &mut Proc, cmd: &str) -> Flow {
                     }
                 };
             }
+            if super::power::is_sysprep(first) {
+                return Flow::Next(super::power::sysprep(proc, rest));
+            }
             proc.not_interpreted(cmd);
             Flow::Next(proc.unknown_exit())
         }
@@ -216,7 +219,8 @@ fn split_redirect(s: &str) -> Option<(String, bool, String)> {
     None
 }
 
-/// `shutdown /r /t N`, `shutdown /a`, `shutdown /s`: returns the exit code Windows would.
+/// `shutdown /r /t N`, `shutdown /a`, `shutdown /s` (a power-off): returns the exit code Windows
+/// would.
 fn shutdown(proc: &mut Proc, args: &str) -> i64 {
     let lower = args.to_ascii_lowercase();
     let w: Vec<&str> = lower.split_whitespace().collect();
@@ -232,7 +236,7 @@ fn shutdown(proc: &mut Proc, args: &str) -> i64 {
             })
             .unwrap_or(1116);
     }
-    if has("/r") || has("/s") || has("/g") {
+    if has("/r") || has("/s") || has("/g") || has("/p") {
         let secs = w
             .iter()
             .position(|a| *a == "/t" || *a == "-t")
@@ -245,6 +249,10 @@ fn shutdown(proc: &mut Proc, args: &str) -> i64 {
         if already {
             // ERROR_SHUTDOWN_IN_PROGRESS
             return 1115;
+        }
+        if has("/s") || has("/p") {
+            super::power::power_off(proc, Duration::from_secs(secs));
+            return 0;
         }
         // GUESS: how long Windows takes between `shutdown /r /t 0` returning and the network
         // going away; half a second leaves the command time to report its exit code.

@@ -10,6 +10,7 @@
 pub(crate) mod cmd;
 pub(crate) mod expr;
 pub(crate) mod known;
+pub(crate) mod power;
 pub(crate) mod ps;
 pub(crate) mod text;
 pub mod vfs;
@@ -29,8 +30,12 @@ pub(crate) struct RestartState {
     pub pending: Option<tokio::time::Instant>,
     /// The machine is down until then.
     pub down_until: Option<tokio::time::Instant>,
+    /// The pending event is a power-off (`shutdown /s`, sysprep `/shutdown`), not a restart.
+    pub pending_off: bool,
     /// Completed restarts.
     pub count: u64,
+    /// Completed power-offs (the machine comes back after the downtime, as if powered on again).
+    pub power_offs: u64,
 }
 
 /// The simulated machine: files, machine-wide environment, name, restart state.
@@ -44,6 +49,8 @@ pub(crate) struct Machine {
     pub downtime: Duration,
     /// Exit code of statements nobody interprets.
     pub unknown_exit_code: i64,
+    /// Every sysprep run, oldest first.
+    pub sysprep: Vec<power::SysprepRun>,
 }
 
 impl Machine {
@@ -78,6 +85,7 @@ impl Machine {
             restart: RestartState::default(),
             downtime,
             unknown_exit_code,
+            sysprep: Vec::new(),
         }
     }
 }
@@ -257,6 +265,15 @@ impl Proc {
     pub(crate) fn schedule_restart(&self, delay: Duration) {
         self.with_machine(|m| {
             m.restart.pending = Some(tokio::time::Instant::now() + delay);
+            m.restart.pending_off = false;
+        });
+    }
+
+    /// Schedules a power-off `delay` from now (see [`power`]).
+    pub(crate) fn schedule_power_off(&self, delay: Duration) {
+        self.with_machine(|m| {
+            m.restart.pending = Some(tokio::time::Instant::now() + delay);
+            m.restart.pending_off = true;
         });
     }
 }

@@ -2,7 +2,7 @@
 //! `Write-Host`/`Write-Error`, `[Console]::Out/Error.WriteLine`, `throw`, `try`/`catch`,
 //! `if`/`elseif`/`else` on simple conditions (`Test-Path`, comparisons, `-and`/`-or`/`-not`),
 //! variables and `$env:`, `& { }`, running `.ps1` files with `&` or `.`, `Start-Sleep`,
-//! `Remove-Item`, `New-Item -ItemType Directory`, `Get-Content`, `Restart-Computer`, and native
+//! `Remove-Item`, `New-Item -ItemType Directory`, `Get-Content`, `Restart-Computer`, `Stop-Computer`, and native
 //! commands (handed to the cmd interpreter, setting `$LASTEXITCODE`).
 
 use std::future::Future;
@@ -245,6 +245,10 @@ fn run_statement<'a>(proc: &'a mut Proc, stmt: &'a str) -> Boxed<'a> {
             },
             "restart-computer" => {
                 proc.schedule_restart(Duration::from_millis(500));
+                Flow::Next(0)
+            }
+            "stop-computer" => {
+                super::power::power_off(proc, Duration::ZERO);
                 Flow::Next(0)
             }
             "set-variable" | "set-psdebug" | "set-executionpolicy" | "out-null" | "$null" => {
