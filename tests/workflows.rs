@@ -3,6 +3,14 @@
 //! shellcheck for their shell steps), every shell script (shellcheck), the version check of
 //! scripts/check-version.sh, and the Makefile's verbs.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

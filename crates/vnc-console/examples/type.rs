@@ -7,6 +7,14 @@
 //! CONSOLE_TRANSPORT=v3 or v4 tries only that transport (default: v4, then v3).
 //! `\n` in the text is Enter; upper-case letters and shifted symbols are typed with Shift.
 
+// Test code: a failing test should stop loudly, so the workspace's panic-free lints do not apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::time::Duration;
 
 use vnc_console::rfb::keysym;
